@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
+import type { Config } from './config/env.js'
+import { envelope, GatewayError, toGatewayError } from './errors.js'
+import type { Metrics } from './observability/metrics.js'
+import { docsRoutes, openApi } from './routes/docs.js'
+import { healthRoutes } from './routes/health.js'
+import { metricsRoute } from './routes/metrics.js'
+import { videoCreateRoute } from './routes/videos/create.js'
+import { videoListRoute } from './routes/videos/list.js'
+import { videoQueryRoute } from './routes/videos/query.js'
+import { TaskStatusReader } from './routes/videos/task-status.js'
+import { ErrorEnvelope } from './schemas/envelope.js'
+import './schemas/messages.js'
+import type { TaskStore } from './store/types.js'
+import { tenantAuth } from './tenants/auth.js'
+import type { TenantRegistry } from './tenants/registry.js'
+import type { UpstreamClient } from './upstream/client.js'
+
+export interface Clock {
+  now(): number
+}
+
+export interface Deps {
+  tasks: TaskStore
+  upstream: UpstreamClient
+  tenants: TenantRegistry
+  clock: Clock
+  metrics: Metrics
+  logger: FastifyBaseLogger
+}
+
+/** The upstream's own prefix: every route is served with and without it. */
+export const UPSTREAM_PREFIX = '/api/open-api'
+
+const CALLER_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id']
+  return typeof given === 'string' && CALLER_REQUEST_ID.test(given) ? given : randomUUID()
+}
+
+export async function buildApp(config: Config, deps: Deps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: false,
+    genReqId: requestIdOf,
+    bodyLimit: config.bodyLimitBytes,
+    return503OnClosing: true,
+  })
+  app.setValidatorCompiler(TypeBoxValidatorCompiler)
+  app.decorateRequest('principal', null)
+  app.decorateRequest('upstreamMs', undefined)
+  app.addSchema(ErrorEnvelope)
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    deps.metrics.httpDuration.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    )
+    request.log.info(
+      {
+        method: request.method,
+        route,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        upstreamMs: request.upstreamMs,
+      },
+      'request',
+    )
+  })
+  app.setErrorHandler((err, request, reply) => {
+    const e = toGatewayError(err)
+    if (e.status >= 500) request.log.error({ err, cause: e.cause }, e.message)
+    return reply.code(e.status).headers(e.headers).send(envelope(e, request.id))
+  })
+  app.setNotFoundHandler(async (request) => {
+    throw new GatewayError(404, '40402', `no route ${request.method} ${request.url.split('?')[0]}`)
+  })
+
+  await app.register(openApi)
+  const authenticate = tenantAuth(deps.tenants)
+  const statusReader = new TaskStatusReader(deps, config)
+  const tenantRoutes = [
+    videoCreateRoute(deps, config, authenticate),
+    videoQueryRoute(deps, statusReader, authenticate),
+    videoListRoute(deps, authenticate),
+  ]
+  for (const routes of tenantRoutes) {
+    await app.register(routes, { hide: false })
+    await app.register(routes, { hide: true, prefix: UPSTREAM_PREFIX })
+  }
+  await app.register(healthRoutes(deps))
+  if (config.metricsPort === undefined) await app.register(metricsRoute(deps.metrics))
+  await app.register(docsRoutes)
+  return app
+}

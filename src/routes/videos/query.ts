@@ -1,0 +1,49 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Deps } from '../../app.js'
+import { GatewayError } from '../../errors.js'
+import { ErrorResponses } from '../../schemas/envelope.js'
+import { TaskEnvelope, TaskIdParams } from '../../schemas/videos.js'
+import { principalOf, type tenantAuth } from '../../tenants/auth.js'
+import type { TaskStatusReader } from './task-status.js'
+
+export function videoQueryRoute(
+  deps: Pick<Deps, 'tasks'>,
+  statusReader: TaskStatusReader,
+  authenticate: ReturnType<typeof tenantAuth>,
+) {
+  const plugin: FastifyPluginAsyncTypebox<{ hide: boolean }> = async (app, { hide }) => {
+    app.get(
+      '/v1/videos/:taskId',
+      {
+        onRequest: authenticate,
+        schema: {
+          hide,
+          summary: 'Query a video task',
+          description:
+            'A task of another tenant gets the same 404 as an unknown id. Final answers and answers younger than QUERY_FRESHNESS_MS come from the store.',
+          tags: ['videos'],
+          security: [{ tenantKey: [] }],
+          params: TaskIdParams,
+          response: {
+            200: TaskEnvelope,
+            ...ErrorResponses,
+            404: ErrorResponses[400],
+            502: ErrorResponses[400],
+          },
+        },
+      },
+      async (request, reply) => {
+        const { tenant } = principalOf(request)
+        const task = await deps.tasks.findOwned(tenant.id, request.params.taskId)
+        if (!task) throw new GatewayError(404, '40401', 'no such task for this tenant')
+        const answer = await statusReader.read(task, request)
+        return reply
+          .code(answer.status)
+          .type('application/json')
+          .header('x-gateway-source', answer.source)
+          .send(answer.text)
+      },
+    )
+  }
+  return plugin
+}

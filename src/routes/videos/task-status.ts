@@ -1,0 +1,79 @@
+import type { FastifyRequest } from 'fastify'
+import type { Deps } from '../../app.js'
+import type { Config } from '../../config/env.js'
+import { FINAL_STATUSES, type TaskRecord } from '../../store/types.js'
+import type { UpstreamAnswer } from '../../upstream/client.js'
+import { checkRelayable } from '../../upstream/map-error.js'
+import { callUpstream } from '../upstream-call.js'
+
+/** The upstream keeps a finished video downloadable for 3 days. */
+export const VIDEO_URL_VALID_MS = 3 * 86_400_000
+
+export interface StatusAnswer {
+  status: number
+  text: string
+  source: 'upstream' | 'store'
+}
+
+interface QueryBody {
+  code?: unknown
+  data?: { status?: unknown; completed_at?: unknown } | null
+}
+
+const toMs = (t: number) => (t < 1e12 ? t * 1000 : t)
+
+/**
+ * Answers a status query: from the store when the last answer is final (and its video link
+ * still valid) or fresh enough, else from the upstream, sharing one call among concurrent polls.
+ */
+export class TaskStatusReader {
+  private readonly pending = new Map<string, Promise<UpstreamAnswer>>()
+
+  constructor(
+    private readonly deps: Pick<Deps, 'upstream' | 'tasks' | 'clock' | 'metrics'>,
+    private readonly config: Pick<Config, 'queryFreshnessMs'>,
+  ) {}
+
+  async read(task: TaskRecord, request: FastifyRequest): Promise<StatusAnswer> {
+    if (task.lastAnswer !== null && this.storedAnswerUsable(task)) {
+      return { status: 200, text: task.lastAnswer, source: 'store' }
+    }
+    const answer = await this.shared(task.taskId, request)
+    checkRelayable(answer)
+    await this.remember(task.taskId, answer)
+    return { status: answer.status, text: answer.text, source: 'upstream' }
+  }
+
+  private storedAnswerUsable(task: TaskRecord): boolean {
+    const now = this.deps.clock.now()
+    if (FINAL_STATUSES.has(task.status)) {
+      if (task.status === 'failed') return true
+      const body = JSON.parse(task.lastAnswer as string) as QueryBody
+      const completedAt =
+        typeof body.data?.completed_at === 'number' ? toMs(body.data.completed_at) : Infinity
+      const seenAt = task.lastCheckedAt ?? 0
+      return now - Math.min(completedAt, seenAt) < VIDEO_URL_VALID_MS
+    }
+    return task.lastCheckedAt !== null && now - task.lastCheckedAt < this.config.queryFreshnessMs
+  }
+
+  private shared(taskId: string, request: FastifyRequest): Promise<UpstreamAnswer> {
+    const existing = this.pending.get(taskId)
+    if (existing) return existing
+    const call = callUpstream(request, this.deps.metrics, 'query', () =>
+      this.deps.upstream.queryTask(taskId, request.id),
+    ).finally(() => this.pending.delete(taskId))
+    this.pending.set(taskId, call)
+    return call
+  }
+
+  private async remember(taskId: string, answer: UpstreamAnswer): Promise<void> {
+    const body = answer.json as QueryBody
+    if (answer.status !== 200 || body.code !== '20000' || typeof body.data?.status !== 'string') return
+    await this.deps.tasks.recordStatus(taskId, {
+      status: body.data.status,
+      answer: answer.text,
+      checkedAt: this.deps.clock.now(),
+    })
+  }
+}

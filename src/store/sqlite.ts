@@ -1,0 +1,116 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import type { CanonicalModel } from '../schemas/models.js'
+import type { ListPosition, NewTask, StatusUpdate, TaskRecord, TaskStore } from './types.js'
+
+/** Each entry moves the schema one version up; `user_version` records how far a file has come. */
+const MIGRATIONS = [
+  `CREATE TABLE tasks (
+     task_id TEXT PRIMARY KEY,
+     tenant_id TEXT NOT NULL,
+     key_id TEXT NOT NULL,
+     model TEXT NOT NULL,
+     billable_seconds INTEGER NOT NULL,
+     resolution TEXT NOT NULL,
+     recorded_at INTEGER NOT NULL,
+     upstream_created_at INTEGER NOT NULL,
+     status TEXT NOT NULL,
+     last_answer TEXT,
+     last_checked_at INTEGER
+   );
+   CREATE INDEX tasks_by_tenant ON tasks (tenant_id, recorded_at DESC, task_id DESC);`,
+]
+
+interface TaskRow {
+  task_id: string
+  tenant_id: string
+  key_id: string
+  model: string
+  billable_seconds: number
+  resolution: string
+  recorded_at: number
+  upstream_created_at: number
+  status: string
+  last_answer: string | null
+  last_checked_at: number | null
+}
+
+const toRecord = (row: TaskRow): TaskRecord => ({
+  taskId: row.task_id,
+  tenantId: row.tenant_id,
+  keyId: row.key_id,
+  model: row.model as CanonicalModel,
+  billableSeconds: row.billable_seconds,
+  resolution: row.resolution,
+  recordedAt: row.recorded_at,
+  upstreamCreatedAt: row.upstream_created_at,
+  status: row.status,
+  lastAnswer: row.last_answer,
+  lastCheckedAt: row.last_checked_at,
+})
+
+export function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v] as string)
+      db.pragma(`user_version = ${v + 1}`)
+    })()
+  }
+}
+
+/** The embedded store: one SQLite file under DATA_DIR, written before a create is answered. */
+export function openSqliteStore(dataDir: string): TaskStore {
+  mkdirSync(dataDir, { recursive: true })
+  const db = new Database(join(dataDir, 'gateway.sqlite'))
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = NORMAL')
+  db.pragma('busy_timeout = 5000')
+  migrate(db)
+
+  const insert = db.prepare(
+    `INSERT INTO tasks (task_id, tenant_id, key_id, model, billable_seconds, resolution, recorded_at,
+       upstream_created_at, status)
+     VALUES (@taskId, @tenantId, @keyId, @model, @billableSeconds, @resolution, @recordedAt,
+       @upstreamCreatedAt, @status)`,
+  )
+  const findOwned = db.prepare<[string, string], TaskRow>(
+    'SELECT * FROM tasks WHERE task_id = ? AND tenant_id = ?',
+  )
+  const listFirst = db.prepare<[string, number], TaskRow>(
+    'SELECT * FROM tasks WHERE tenant_id = ? ORDER BY recorded_at DESC, task_id DESC LIMIT ?',
+  )
+  const listAfter = db.prepare<[string, number, number, string, number], TaskRow>(
+    `SELECT * FROM tasks WHERE tenant_id = ? AND (recorded_at < ? OR (recorded_at = ? AND task_id < ?))
+     ORDER BY recorded_at DESC, task_id DESC LIMIT ?`,
+  )
+  const updateStatus = db.prepare(
+    'UPDATE tasks SET status = @status, last_answer = @answer, last_checked_at = @checkedAt WHERE task_id = @taskId',
+  )
+
+  return {
+    async recordCreated(task: NewTask) {
+      insert.run(task)
+    },
+    async findOwned(tenantId: string, taskId: string) {
+      const row = findOwned.get(taskId, tenantId)
+      return row ? toRecord(row) : undefined
+    },
+    async listOwned(tenantId: string, limit: number, after?: ListPosition) {
+      const rows = after
+        ? listAfter.all(tenantId, after.recordedAt, after.recordedAt, after.taskId, limit)
+        : listFirst.all(tenantId, limit)
+      return rows.map(toRecord)
+    },
+    async recordStatus(taskId: string, update: StatusUpdate) {
+      updateStatus.run({ taskId, ...update })
+    },
+    async ping() {
+      db.prepare('SELECT 1').get()
+    },
+    async close() {
+      if (db.open) db.close()
+    },
+  }
+}

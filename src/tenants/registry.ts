@@ -1,0 +1,68 @@
+import { timingSafeEqual } from 'node:crypto'
+import type { TenantEntry, TenantsFile } from '../config/tenants-file.js'
+import type { CanonicalModel } from '../schemas/models.js'
+import { hashKey } from './keys.js'
+
+export interface Principal {
+  tenant: TenantEntry
+  keyId: string
+}
+
+interface KeyRecord {
+  digest: Buffer
+  principal: Principal
+  disabled: boolean
+}
+
+/** A key is a bearer token: printable ASCII without spaces, of a sane length. */
+const PLAUSIBLE_KEY = /^[\x21-\x7e]{16,256}$/
+
+/** The tenants in force; `replace` swaps them atomically on reload. */
+export class TenantRegistry {
+  private byHash = new Map<string, KeyRecord>()
+  private byId = new Map<string, TenantEntry>()
+
+  constructor(file: TenantsFile) {
+    this.replace(file)
+  }
+
+  replace(file: TenantsFile): void {
+    const byHash = new Map<string, KeyRecord>()
+    const byId = new Map<string, TenantEntry>()
+    for (const tenant of file.tenants) {
+      byId.set(tenant.id, tenant)
+      for (const key of tenant.keys) {
+        byHash.set(key.sha256, {
+          digest: Buffer.from(key.sha256, 'hex'),
+          principal: { tenant, keyId: key.id },
+          disabled: key.disabled === true,
+        })
+      }
+    }
+    this.byHash = byHash
+    this.byId = byId
+  }
+
+  /** The principal a key belongs to, or undefined for an unknown, malformed or disabled key. */
+  authenticate(key: string): Principal | undefined {
+    if (!PLAUSIBLE_KEY.test(key)) return undefined
+    const digestHex = hashKey(key)
+    const record = this.byHash.get(digestHex)
+    // The map is keyed by a SHA-256 digest, which a caller cannot steer byte by byte; the final
+    // comparison is still constant-time so no branch depends on how much of a stored hash matched.
+    if (!record || !timingSafeEqual(record.digest, Buffer.from(digestHex, 'hex'))) return undefined
+    return record.disabled ? undefined : record.principal
+  }
+
+  tenant(id: string): TenantEntry | undefined {
+    return this.byId.get(id)
+  }
+
+  tenants(): TenantEntry[] {
+    return [...this.byId.values()]
+  }
+}
+
+export function allowsModel(tenant: TenantEntry, model: CanonicalModel): boolean {
+  return tenant.models === undefined || tenant.models.includes(model)
+}
