@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
-import { buildApp, type Deps } from '../../src/app.js'
+import { buildApp, type Clock, type Deps } from '../../src/app.js'
 import { type Config, loadConfig } from '../../src/config/env.js'
 import type { TenantEntry, TenantsFile } from '../../src/config/tenants-file.js'
 import { closeDeps, createDeps } from '../../src/deps.js'
@@ -65,11 +65,15 @@ export interface TestGatewayOptions {
   simulator?: Partial<SimulatorOptions>
   dataDir?: string
   upstream?: Simulator
+  /** Replaces the wall clock for the gateway and (unless an upstream is given) the simulator. */
+  clock?: Clock
 }
 
 /** Simulator on a real socket + a gateway built exactly as server.ts builds it, in a temp DATA_DIR. */
 export async function startTestGateway(options: TestGatewayOptions): Promise<TestGateway> {
-  const upstream = options.upstream ?? (await startSimulator({ token: UPSTREAM_TEST_TOKEN, ...options.simulator }))
+  const upstream =
+    options.upstream ??
+    (await startSimulator({ token: UPSTREAM_TEST_TOKEN, now: options.clock?.now, ...options.simulator }))
   const dir = tempDir()
   const tenantsFile = join(dir, 'tenants.json')
   writeTenantsFile(
@@ -88,6 +92,7 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
   })
   const { stream, lines } = captureLogs()
   const deps = await createDeps(config, createLogger(config.logLevel, stream))
+  if (options.clock) deps.clock = options.clock
   const app = await buildApp(config, deps)
   await app.ready()
   return {
@@ -109,3 +114,14 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` })
 
 export const validCreate = { model: 'Gemini-Omini', prompt: 'a red kite over the sea' }
+
+/** A clock tests move by hand. */
+export function manualClock(start = Date.UTC(2026, 10, 27, 12)) {
+  let now = start
+  return {
+    now: () => now,
+    advance(ms: number) {
+      now += ms
+    },
+  }
+}
