@@ -14,7 +14,10 @@ import { videoQueryRoute } from './routes/videos/query.js'
 import { TaskStatusReader } from './routes/videos/task-status.js'
 import { ErrorEnvelope } from './schemas/envelope.js'
 import './schemas/messages.js'
-import type { TaskStore } from './store/types.js'
+import type { Redis } from 'ioredis'
+import { rateLimits } from './limits/rate.js'
+import { usageRoute } from './routes/usage.js'
+import type { GatewayStore } from './store/types.js'
 import { tenantAuth } from './tenants/auth.js'
 import type { TenantRegistry } from './tenants/registry.js'
 import type { UpstreamClient } from './upstream/client.js'
@@ -24,12 +27,14 @@ export interface Clock {
 }
 
 export interface Deps {
-  tasks: TaskStore
+  store: GatewayStore
   upstream: UpstreamClient
   tenants: TenantRegistry
   clock: Clock
   metrics: Metrics
   logger: FastifyBaseLogger
+  /** Set when REDIS_URL is: rate limits then count in Redis too. */
+  redis?: Redis
 }
 
 /** The upstream's own prefix: every route is served with and without it. */
@@ -52,6 +57,8 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
     return503OnClosing: true,
   })
   app.setValidatorCompiler(TypeBoxValidatorCompiler)
+  // Fastify parses text/plain by default; the contract answers 415 to anything but JSON.
+  app.removeContentTypeParser('text/plain')
   app.decorateRequest('principal', null)
   app.decorateRequest('upstreamMs', undefined)
   app.addSchema(ErrorEnvelope)
@@ -86,12 +93,14 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
   })
 
   await app.register(openApi)
+  await app.register(rateLimits, { redis: deps.redis })
   const authenticate = tenantAuth(deps.tenants)
   const statusReader = new TaskStatusReader(deps, config)
   const tenantRoutes = [
     videoCreateRoute(deps, config, authenticate),
     videoQueryRoute(deps, statusReader, authenticate),
     videoListRoute(deps, authenticate),
+    usageRoute(deps, authenticate),
   ]
   for (const routes of tenantRoutes) {
     await app.register(routes, { hide: false })

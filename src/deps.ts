@@ -11,9 +11,9 @@ import { createUpstreamClient } from './upstream/client.js'
 /** Wires the real dependencies from configuration; throws ConfigError for anything the operator must fix. */
 export async function createDeps(config: Config, logger: FastifyBaseLogger): Promise<Deps> {
   const tenants = new TenantRegistry(await readTenantsFile(config.tenantsFile))
-  let tasks: Deps['tasks']
+  let store: Deps['store']
   try {
-    tasks = openSqliteStore(config.dataDir)
+    store = openSqliteStore(config.dataDir)
   } catch (err) {
     throw new ConfigError(`DATA_DIR ${config.dataDir} cannot hold the store: ${(err as Error).message}`)
   }
@@ -23,10 +23,10 @@ export async function createDeps(config: Config, logger: FastifyBaseLogger): Pro
     timeoutMs: config.upstreamTimeoutMs,
     connections: config.upstreamConnections,
   })
-  return { tasks, upstream, tenants, clock: Date, metrics: createMetrics(), logger }
+  return { store, upstream, tenants, clock: Date, metrics: createMetrics(), logger }
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {
   await deps.upstream.close()
-  await deps.tasks.close()
+  await deps.store.close()
 }

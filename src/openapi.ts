@@ -2,7 +2,7 @@ import { buildApp } from './app.js'
 import { loadConfig } from './config/env.js'
 import { createLogger } from './observability/logger.js'
 import { createMetrics } from './observability/metrics.js'
-import type { TaskStore } from './store/types.js'
+import type { GatewayStore } from './store/types.js'
 import { TenantRegistry } from './tenants/registry.js'
 import type { UpstreamClient } from './upstream/client.js'
 
@@ -14,15 +14,8 @@ const unused = () => {
 export async function buildOpenApiDocument(): Promise<string> {
   const config = loadConfig({ UPSTREAM_API_KEY: 'unused-for-docs' })
   const app = await buildApp(config, {
-    tasks: {
-      recordCreated: unused,
-      findOwned: unused,
-      listOwned: unused,
-      recordStatus: unused,
-      ping: unused,
-      close: async () => {},
-    } satisfies TaskStore,
-    upstream: { createTask: unused, queryTask: unused, close: async () => {} } satisfies UpstreamClient,
+    store: new Proxy({} as GatewayStore, { get: () => unused }),
+    upstream: new Proxy({} as UpstreamClient, { get: () => unused }),
     tenants: new TenantRegistry({ tenants: [] }),
     clock: Date,
     metrics: createMetrics(),

@@ -1,3 +1,4 @@
+import type { Server, ServerResponse } from 'node:http'
 import closeWithGrace from 'close-with-grace'
 import Fastify from 'fastify'
 import { buildApp } from './app.js'
@@ -9,8 +10,34 @@ import { metricsRoute } from './routes/metrics.js'
 import { reloadTenants } from './tenants/reload.js'
 
 function refuseToStart(message: string): never {
-  process.stderr.write(`omni-gateway: cannot start: ${message}\n`)
+  // One line, whatever the message holds (a JSON parser's message may quote several lines of the file).
+  process.stderr.write(`omni-gateway: cannot start: ${message.replace(/\s*[\r\n]+\s*/g, ' ')}\n`)
   process.exit(1)
+}
+
+/**
+ * Fastify's close() stops accepting and closes idle connections, then waits for the open ones. A
+ * keep-alive connection whose request is still running would stay open after its answer and hold the
+ * shutdown until the grace period kills the process. The returned function, called when shutdown
+ * begins, makes every answer from then on close its connection.
+ */
+function closeConnectionsOnShutdown(server: Server): () => void {
+  const open = new Set<ServerResponse>()
+  let shuttingDown = false
+  const closeAfterAnswer = (res: ServerResponse) => {
+    if (!res.headersSent) res.setHeader('connection', 'close')
+    // An answer whose headers already went out still leaves an idle connection behind: close it then.
+    res.once('finish', () => setImmediate(() => server.closeIdleConnections()))
+  }
+  server.on('request', (_req, res: ServerResponse) => {
+    if (shuttingDown) return closeAfterAnswer(res)
+    open.add(res)
+    res.once('close', () => open.delete(res))
+  })
+  return () => {
+    shuttingDown = true
+    for (const res of open) closeAfterAnswer(res)
+  }
 }
 
 async function main() {
@@ -21,15 +48,21 @@ async function main() {
   const metricsApp = config.metricsPort === undefined ? undefined : Fastify({ loggerInstance: logger })
   await metricsApp?.register(metricsRoute(deps.metrics))
 
+  const beginShutdown = closeConnectionsOnShutdown(app.server)
   closeWithGrace({ delay: config.shutdownGraceMs, logger, skip: ['SIGHUP'] }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'crashed; shutting down')
     else logger.info({ signal }, 'shutting down: finishing requests in flight')
+    beginShutdown()
     await metricsApp?.close()
     await app.close()
     await closeDeps(deps)
     logger.info('stopped')
   })
-  process.on('SIGHUP', () => void reloadTenants(deps.tenants, config.tenantsFile, logger))
+  // One reload at a time, in signal order: a slow read must not overwrite a newer one.
+  let reloading = Promise.resolve(true)
+  process.on('SIGHUP', () => {
+    reloading = reloading.then(() => reloadTenants(deps.tenants, config.tenantsFile, logger))
+  })
 
   try {
     await app.listen({ port: config.port, host: config.host })

@@ -20,7 +20,7 @@ describe('operations routes', () => {
 
   it('says ready while the store answers and 503 once it does not', async () => {
     expect((await gw.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200)
-    await gw.deps.tasks.close()
+    await gw.deps.store.close()
     const res = await gw.app.inject({ method: 'GET', url: '/readyz' })
     expect(res.statusCode).toBe(503)
     expect(res.json()).toMatchObject({ code: '50303', data: null, details: [{ field: 'store' }] })

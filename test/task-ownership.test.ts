@@ -112,7 +112,7 @@ describe('a restart with the same DATA_DIR', () => {
     })
     const taskId = created.json().data.task_id
     await first.app.close()
-    await first.deps.tasks.close()
+    await first.deps.store.close()
 
     const second = await startTestGateway({
       tenants: [alpha, beta],

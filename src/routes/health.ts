@@ -6,7 +6,7 @@ import { Envelope } from '../schemas/envelope.js'
 
 const Health = Envelope(Type.Object({ status: Type.String() }))
 
-export function healthRoutes(deps: Pick<Deps, 'tasks'>) {
+export function healthRoutes(deps: Pick<Deps, 'store'>) {
   const plugin: FastifyPluginAsyncTypebox = async (app) => {
     app.get(
       '/healthz',
@@ -25,7 +25,7 @@ export function healthRoutes(deps: Pick<Deps, 'tasks'>) {
       },
       async () => {
         try {
-          await deps.tasks.ping()
+          await deps.store.ping()
         } catch (err) {
           throw new GatewayError(
             503,

@@ -2,7 +2,17 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { CanonicalModel } from '../schemas/models.js'
-import type { ListPosition, NewTask, StatusUpdate, TaskRecord, TaskStore } from './types.js'
+import { utcDay } from './days.js'
+import { LIMITS_MIGRATION, limitStatements, sqliteLimits } from './sqlite-limits.js'
+import {
+  FINAL_STATUSES,
+  type GatewayStore,
+  type ListPosition,
+  type NewTask,
+  type Reservation,
+  type StatusUpdate,
+  type TaskRecord,
+} from './types.js'
 
 /** Each entry moves the schema one version up; `user_version` records how far a file has come. */
 const MIGRATIONS = [
@@ -20,6 +30,7 @@ const MIGRATIONS = [
      last_checked_at INTEGER
    );
    CREATE INDEX tasks_by_tenant ON tasks (tenant_id, recorded_at DESC, task_id DESC);`,
+  LIMITS_MIGRATION,
 ]
 
 interface TaskRow {
@@ -61,7 +72,7 @@ export function migrate(db: Database.Database): void {
 }
 
 /** The embedded store: one SQLite file under DATA_DIR, written before a create is answered. */
-export function openSqliteStore(dataDir: string): TaskStore {
+export function openSqliteStore(dataDir: string): GatewayStore {
   mkdirSync(dataDir, { recursive: true })
   const db = new Database(join(dataDir, 'gateway.sqlite'))
   db.pragma('journal_mode = WAL')
@@ -88,23 +99,44 @@ export function openSqliteStore(dataDir: string): TaskStore {
   const updateStatus = db.prepare(
     'UPDATE tasks SET status = @status, last_answer = @answer, last_checked_at = @checkedAt WHERE task_id = @taskId',
   )
+  const findTask = db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE task_id = ?')
+  const limits = limitStatements(db)
+
+  const recordCreated = db.transaction((task: NewTask, reservation: Reservation) => {
+    insert.run(task)
+    limits.removeInFlight.run(reservation.id)
+    limits.addInFlight.run(task.taskId, task.tenantId, reservation.expiresAt)
+    limits.countUsage.run(task.tenantId, reservation.day, task.model, 1, 0, task.billableSeconds)
+  })
+
+  const recordStatus = db.transaction((taskId: string, update: StatusUpdate) => {
+    const before = findTask.get(taskId)
+    if (!before) return
+    updateStatus.run({ taskId, ...update })
+    if (FINAL_STATUSES.has(before.status) || !FINAL_STATUSES.has(update.status)) return
+    limits.removeInFlight.run(taskId)
+    if (update.status === 'failed') {
+      limits.countUsage.run(before.tenant_id, utcDay(before.recorded_at), before.model, 0, 1, 0)
+    }
+  })
 
   return {
-    async recordCreated(task: NewTask) {
-      insert.run(task)
+    ...sqliteLimits(db),
+    async recordCreated(task, reservation) {
+      recordCreated.immediate(task, reservation)
     },
-    async findOwned(tenantId: string, taskId: string) {
+    async findOwned(tenantId, taskId) {
       const row = findOwned.get(taskId, tenantId)
       return row ? toRecord(row) : undefined
     },
-    async listOwned(tenantId: string, limit: number, after?: ListPosition) {
+    async listOwned(tenantId, limit, after?: ListPosition) {
       const rows = after
         ? listAfter.all(tenantId, after.recordedAt, after.recordedAt, after.taskId, limit)
         : listFirst.all(tenantId, limit)
       return rows.map(toRecord)
     },
-    async recordStatus(taskId: string, update: StatusUpdate) {
-      updateStatus.run({ taskId, ...update })
+    async recordStatus(taskId, update) {
+      recordStatus.immediate(taskId, update)
     },
     async ping() {
       db.prepare('SELECT 1').get()

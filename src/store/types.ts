@@ -33,11 +33,13 @@ export interface ListPosition {
 
 /** Where task ownership lives: SQLite embedded, Redis when replicas share state. */
 export interface TaskStore {
-  recordCreated(task: NewTask): Promise<void>
+  /** Records an accepted task in place of its reservation: it now counts in flight and in usage. */
+  recordCreated(task: NewTask, reservation: Reservation): Promise<void>
   /** The task if it exists and belongs to the tenant; one answer for "missing" and "not yours". */
   findOwned(tenantId: string, taskId: string): Promise<TaskRecord | undefined>
   /** Newest first, strictly after `after` when given. */
   listOwned(tenantId: string, limit: number, after?: ListPosition): Promise<TaskRecord[]>
+  /** Stores the last answer; a first final status ends the task's slot in flight (and counts a failure). */
   recordStatus(taskId: string, update: StatusUpdate): Promise<void>
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>
@@ -45,3 +47,70 @@ export interface TaskStore {
 }
 
 export const FINAL_STATUSES = new Set(['completed', 'failed'])
+
+/** One create the gateway is about to forward: a slot in flight and its seconds, held until the upstream answers. */
+export interface Reservation {
+  id: string
+  tenantId: string
+  seconds: number
+  /** UTC day the seconds count against, YYYY-MM-DD. */
+  day: string
+  /** When the slot stops counting as in flight even if no end is ever seen. */
+  expiresAt: number
+}
+
+export interface TenantLimitsInForce {
+  maxConcurrentTasks?: number
+  dailyVideoSeconds?: number
+}
+
+export type ReserveResult =
+  | { ok: true }
+  | { ok: false; reason: 'concurrency'; inFlight: number }
+  | { ok: false; reason: 'quota'; used: number }
+
+export type IdempotencyBegin =
+  | { state: 'started' }
+  | { state: 'replay'; status: number; body: string }
+  | { state: 'in-flight' }
+  | { state: 'mismatch' }
+
+export interface IdempotencyTiming {
+  now: number
+  /** How long a successful answer is replayed. */
+  keepMs: number
+  /** How long an unfinished first request blocks its key (covers a crash mid-request). */
+  pendingMs: number
+}
+
+export interface UsageRow {
+  date: string
+  model: string
+  tasks: number
+  failed: number
+  video_seconds: number
+}
+
+export interface TodayUsage {
+  secondsUsed: number
+  inFlight: number
+}
+
+/** Limits, idempotency and usage: every check-and-change is one atomic step in the store. */
+export interface LimitsStore {
+  reserve(reservation: Reservation, limits: TenantLimitsInForce, now: number): Promise<ReserveResult>
+  /** Gives a reservation back when the upstream did not accept the create. */
+  release(reservation: Reservation): Promise<void>
+  beginIdempotent(
+    tenantId: string,
+    key: string,
+    fingerprint: string,
+    timing: IdempotencyTiming,
+  ): Promise<IdempotencyBegin>
+  completeIdempotent(tenantId: string, key: string, status: number, body: string): Promise<void>
+  abandonIdempotent(tenantId: string, key: string): Promise<void>
+  usage(tenantId: string, fromDay: string, toDay: string): Promise<UsageRow[]>
+  today(tenantId: string, day: string, now: number): Promise<TodayUsage>
+}
+
+export type GatewayStore = TaskStore & LimitsStore

@@ -2,17 +2,18 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../app.js'
 import type { Config } from '../../config/env.js'
 import { GatewayError } from '../../errors.js'
+import { beginIdempotentCreate, idempotencyKeyOf } from '../../limits/idempotency.js'
+import { perMinute } from '../../limits/rate.js'
 import { ErrorResponses } from '../../schemas/envelope.js'
 import { CreatedEnvelope, CreateVideoBody } from '../../schemas/videos.js'
 import { principalOf, type tenantAuth } from '../../tenants/auth.js'
 import { allowsModel } from '../../tenants/registry.js'
-import { acceptedTask, checkRelayable } from '../../upstream/map-error.js'
-import { callUpstream } from '../upstream-call.js'
 import { normalizeCreateRequest } from './normalize.js'
+import { type RelayedAnswer, submitCreate } from './submit.js'
 
 export function videoCreateRoute(
-  deps: Pick<Deps, 'upstream' | 'tasks' | 'clock' | 'metrics'>,
-  config: Pick<Config, 'maxPromptChars'>,
+  deps: Pick<Deps, 'upstream' | 'store' | 'clock' | 'metrics'>,
+  config: Pick<Config, 'maxPromptChars' | 'taskMaxAgeMs' | 'upstreamTimeoutMs'>,
   authenticate: ReturnType<typeof tenantAuth>,
 ) {
   const plugin: FastifyPluginAsyncTypebox<{ hide: boolean }> = async (app, { hide }) => {
@@ -20,6 +21,7 @@ export function videoCreateRoute(
       '/v1/gemini/omni/videos',
       {
         onRequest: authenticate,
+        config: { rateLimit: perMinute('create') },
         schema: {
           hide,
           summary: 'Create a video task',
@@ -47,28 +49,38 @@ export function videoCreateRoute(
             [{ field: '/model', message: 'is not enabled for this tenant' }],
           )
         }
-        const answer = await callUpstream(request, deps.metrics, 'create', () =>
-          deps.upstream.createTask(order.upstreamBody, request.id),
+        const idempotencyKey = idempotencyKeyOf(request)
+        if (idempotencyKey === undefined) {
+          const answer = await submitCreate(deps, config, request, principal, order)
+          return reply.code(answer.status).type('application/json').send(answer.text)
+        }
+        const tenantId = principal.tenant.id
+        const begun = await beginIdempotentCreate(
+          deps.store,
+          tenantId,
+          idempotencyKey,
+          request.body,
+          deps.clock.now(),
+          config.upstreamTimeoutMs,
         )
-        checkRelayable(answer)
-        const task = acceptedTask(answer)
-        if (task) {
-          await deps.tasks.recordCreated({
-            taskId: task.task_id,
-            tenantId: principal.tenant.id,
-            keyId: principal.keyId,
-            model: order.model,
-            billableSeconds: order.billableSeconds,
-            resolution: order.resolution,
-            recordedAt: deps.clock.now(),
-            upstreamCreatedAt:
-              typeof task.created_at === 'number' ? task.created_at : Math.floor(deps.clock.now() / 1000),
-            status: typeof task.status === 'string' ? task.status : 'queued',
-          })
-          request.log.info(
-            { taskId: task.task_id, model: order.model, seconds: order.billableSeconds },
-            'task created',
-          )
+        if (begun.state === 'replay') {
+          return reply
+            .code(begun.status)
+            .type('application/json')
+            .header('idempotent-replayed', 'true')
+            .send(begun.body)
+        }
+        let answer: RelayedAnswer
+        try {
+          answer = await submitCreate(deps, config, request, principal, order)
+        } catch (err) {
+          await deps.store.abandonIdempotent(tenantId, idempotencyKey)
+          throw err
+        }
+        if (answer.accepted) {
+          await deps.store.completeIdempotent(tenantId, idempotencyKey, answer.status, answer.text)
+        } else {
+          await deps.store.abandonIdempotent(tenantId, idempotencyKey)
         }
         return reply.code(answer.status).type('application/json').send(answer.text)
       },

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../app.js'
 import { fieldError } from '../../errors.js'
+import { perMinute } from '../../limits/rate.js'
 import { ErrorResponses } from '../../schemas/envelope.js'
 import { ListQuery, TaskListEnvelope, type TaskSummary } from '../../schemas/videos.js'
 import type { ListPosition, TaskRecord } from '../../store/types.js'
@@ -26,12 +27,13 @@ const toSummary = (task: TaskRecord): TaskSummary => ({
   resolution: task.resolution,
 })
 
-export function videoListRoute(deps: Pick<Deps, 'tasks'>, authenticate: ReturnType<typeof tenantAuth>) {
+export function videoListRoute(deps: Pick<Deps, 'store'>, authenticate: ReturnType<typeof tenantAuth>) {
   const plugin: FastifyPluginAsyncTypebox<{ hide: boolean }> = async (app, { hide }) => {
     app.get(
       '/v1/videos',
       {
         onRequest: authenticate,
+        config: { rateLimit: perMinute('query') },
         schema: {
           hide,
           summary: "List the caller's tenant's tasks",
@@ -47,7 +49,7 @@ export function videoListRoute(deps: Pick<Deps, 'tasks'>, authenticate: ReturnTy
         const { tenant } = principalOf(request)
         const limit = request.query.limit ?? 20
         const after = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor)
-        const page = await deps.tasks.listOwned(tenant.id, limit + 1, after)
+        const page = await deps.store.listOwned(tenant.id, limit + 1, after)
         const items = page.slice(0, limit)
         const last = items.at(-1)
         const nextCursor = page.length > limit && last ? encodeCursor(last) : null

@@ -14,12 +14,22 @@ const DEFAULT_DURATION = 6
 const REFERENCE_VIDEO_SECONDS = 10
 const OMNI_10S_SECONDS = 10
 
+/**
+ * `http://` or `https://`, then no white space or control character anywhere: the WHATWG parser
+ * alone would also take `https:host/a.png`, `http:/host` or a URL padded with spaces, and the
+ * upstream receives the string as sent, not the parser's repaired form.
+ */
+const ABSOLUTE_HTTP_URL = /^https?:\/\/[^\s\p{Cc}]+$/iu
+
 function checkUrls(field: string, urls: string[] | undefined): void {
   urls?.forEach((raw, i) => {
     let ok = false
     try {
       const url = new URL(raw)
-      ok = (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== ''
+      ok =
+        ABSOLUTE_HTTP_URL.test(raw) &&
+        (url.protocol === 'http:' || url.protocol === 'https:') &&
+        url.hostname !== ''
     } catch {}
     if (!ok) throw fieldError(`/${field}/${i}`, 'must be an absolute http or https URL')
   })

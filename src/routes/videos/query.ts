@@ -1,13 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../app.js'
 import { GatewayError } from '../../errors.js'
+import { perMinute } from '../../limits/rate.js'
 import { ErrorResponses } from '../../schemas/envelope.js'
 import { TaskEnvelope, TaskIdParams } from '../../schemas/videos.js'
 import { principalOf, type tenantAuth } from '../../tenants/auth.js'
 import type { TaskStatusReader } from './task-status.js'
 
 export function videoQueryRoute(
-  deps: Pick<Deps, 'tasks'>,
+  deps: Pick<Deps, 'store'>,
   statusReader: TaskStatusReader,
   authenticate: ReturnType<typeof tenantAuth>,
 ) {
@@ -16,6 +17,7 @@ export function videoQueryRoute(
       '/v1/videos/:taskId',
       {
         onRequest: authenticate,
+        config: { rateLimit: perMinute('query') },
         schema: {
           hide,
           summary: 'Query a video task',
@@ -34,7 +36,7 @@ export function videoQueryRoute(
       },
       async (request, reply) => {
         const { tenant } = principalOf(request)
-        const task = await deps.tasks.findOwned(tenant.id, request.params.taskId)
+        const task = await deps.store.findOwned(tenant.id, request.params.taskId)
         if (!task) throw new GatewayError(404, '40401', 'no such task for this tenant')
         const answer = await statusReader.read(task, request)
         return reply

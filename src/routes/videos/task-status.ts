@@ -30,7 +30,7 @@ export class TaskStatusReader {
   private readonly pending = new Map<string, Promise<UpstreamAnswer>>()
 
   constructor(
-    private readonly deps: Pick<Deps, 'upstream' | 'tasks' | 'clock' | 'metrics'>,
+    private readonly deps: Pick<Deps, 'upstream' | 'store' | 'clock' | 'metrics'>,
     private readonly config: Pick<Config, 'queryFreshnessMs'>,
   ) {}
 
@@ -70,7 +70,7 @@ export class TaskStatusReader {
   private async remember(taskId: string, answer: UpstreamAnswer): Promise<void> {
     const body = answer.json as QueryBody
     if (answer.status !== 200 || body.code !== '20000' || typeof body.data?.status !== 'string') return
-    await this.deps.tasks.recordStatus(taskId, {
+    await this.deps.store.recordStatus(taskId, {
       status: body.data.status,
       answer: answer.text,
       checkedAt: this.deps.clock.now(),

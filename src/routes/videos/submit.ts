@@ -1,0 +1,85 @@
+import type { FastifyRequest } from 'fastify'
+import type { Deps } from '../../app.js'
+import type { Config } from '../../config/env.js'
+import { reserveCreate } from '../../limits/admission.js'
+import type { Reservation } from '../../store/types.js'
+import type { Principal } from '../../tenants/registry.js'
+import { acceptedTask, checkRelayable } from '../../upstream/map-error.js'
+import { callUpstream } from '../upstream-call.js'
+import type { CreateOrder } from './normalize.js'
+
+export interface RelayedAnswer {
+  status: number
+  text: string
+  /** The upstream took the task (and it is recorded); only such an answer is kept for replay. */
+  accepted: boolean
+}
+
+type SubmitDeps = Pick<Deps, 'upstream' | 'store' | 'clock' | 'metrics'>
+
+/**
+ * Reserves room under the tenant's limits, forwards the create once (never retried: a second
+ * create is a second bill) and records an accepted task in place of its reservation. Anything
+ * the upstream did not accept gives the reservation back.
+ */
+export async function submitCreate(
+  deps: SubmitDeps,
+  config: Pick<Config, 'taskMaxAgeMs'>,
+  request: FastifyRequest,
+  principal: Principal,
+  order: CreateOrder,
+): Promise<RelayedAnswer> {
+  const { tenant } = principal
+  const reservation = await reserveCreate(
+    deps.store,
+    tenant,
+    order.billableSeconds,
+    deps.clock.now(),
+    config.taskMaxAgeMs,
+  )
+  let task: ReturnType<typeof acceptedTask>
+  let answer: Awaited<ReturnType<SubmitDeps['upstream']['createTask']>>
+  try {
+    answer = await callUpstream(request, deps.metrics, 'create', () =>
+      deps.upstream.createTask(order.upstreamBody, request.id),
+    )
+    checkRelayable(answer)
+    task = acceptedTask(answer)
+  } catch (err) {
+    await giveBack(deps, request, reservation)
+    throw err
+  }
+  if (!task) {
+    await giveBack(deps, request, reservation)
+    return { status: answer.status, text: answer.text, accepted: false }
+  }
+  const now = deps.clock.now()
+  await deps.store.recordCreated(
+    {
+      taskId: task.task_id,
+      tenantId: tenant.id,
+      keyId: principal.keyId,
+      model: order.model,
+      billableSeconds: order.billableSeconds,
+      resolution: order.resolution,
+      recordedAt: now,
+      upstreamCreatedAt: typeof task.created_at === 'number' ? task.created_at : Math.floor(now / 1000),
+      status: typeof task.status === 'string' ? task.status : 'queued',
+    },
+    reservation,
+  )
+  request.log.info(
+    { taskId: task.task_id, model: order.model, seconds: order.billableSeconds },
+    'task created',
+  )
+  return { status: answer.status, text: answer.text, accepted: true }
+}
+
+async function giveBack(deps: SubmitDeps, request: FastifyRequest, reservation: Reservation) {
+  try {
+    await deps.store.release(reservation)
+  } catch (err) {
+    // The slot then ages out after TASK_MAX_AGE_MS: over-counting is the safe side of a paid limit.
+    request.log.error({ err, reservation: reservation.id }, 'could not release a reservation')
+  }
+}

@@ -1,0 +1,136 @@
+import type Database from 'better-sqlite3'
+import type {
+  IdempotencyBegin,
+  IdempotencyTiming,
+  LimitsStore,
+  Reservation,
+  TenantLimitsInForce,
+} from './types.js'
+
+export const LIMITS_MIGRATION = `
+  CREATE TABLE in_flight (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
+  CREATE INDEX in_flight_by_tenant ON in_flight (tenant_id, expires_at);
+  CREATE TABLE daily_seconds (
+    tenant_id TEXT NOT NULL, day TEXT NOT NULL, seconds INTEGER NOT NULL, PRIMARY KEY (tenant_id, day));
+  CREATE TABLE usage (
+    tenant_id TEXT NOT NULL, day TEXT NOT NULL, model TEXT NOT NULL,
+    tasks INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0, video_seconds INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant_id, day, model));
+  CREATE TABLE idempotency (
+    tenant_id TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0,
+    status INTEGER, body TEXT, created_at INTEGER NOT NULL, PRIMARY KEY (tenant_id, key));`
+
+interface IdempotencyRow {
+  fingerprint: string
+  done: number
+  status: number | null
+  body: string | null
+  created_at: number
+}
+
+/** Statements shared with the task half of the store, which moves reservations and counts usage. */
+export function limitStatements(db: Database.Database) {
+  return {
+    countInFlight: db.prepare<[string, number], { n: number }>(
+      'SELECT COUNT(*) AS n FROM in_flight WHERE tenant_id = ? AND expires_at > ?',
+    ),
+    addInFlight: db.prepare('INSERT OR REPLACE INTO in_flight (id, tenant_id, expires_at) VALUES (?, ?, ?)'),
+    removeInFlight: db.prepare('DELETE FROM in_flight WHERE id = ?'),
+    pruneInFlight: db.prepare('DELETE FROM in_flight WHERE tenant_id = ? AND expires_at <= ?'),
+    secondsUsed: db.prepare<[string, string], { seconds: number }>(
+      'SELECT seconds FROM daily_seconds WHERE tenant_id = ? AND day = ?',
+    ),
+    addSeconds: db.prepare(
+      `INSERT INTO daily_seconds (tenant_id, day, seconds) VALUES (?, ?, ?)
+       ON CONFLICT (tenant_id, day) DO UPDATE SET seconds = seconds + excluded.seconds`,
+    ),
+    countUsage: db.prepare(
+      `INSERT INTO usage (tenant_id, day, model, tasks, failed, video_seconds) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (tenant_id, day, model) DO UPDATE SET tasks = tasks + excluded.tasks,
+         failed = failed + excluded.failed, video_seconds = video_seconds + excluded.video_seconds`,
+    ),
+  }
+}
+
+export function sqliteLimits(db: Database.Database): LimitsStore {
+  const s = limitStatements(db)
+  const findKey = db.prepare<[string, string], IdempotencyRow>(
+    'SELECT * FROM idempotency WHERE tenant_id = ? AND key = ?',
+  )
+  const startKey = db.prepare(
+    'INSERT OR REPLACE INTO idempotency (tenant_id, key, fingerprint, done, created_at) VALUES (?, ?, ?, 0, ?)',
+  )
+  const finishKey = db.prepare(
+    'UPDATE idempotency SET done = 1, status = ?, body = ? WHERE tenant_id = ? AND key = ?',
+  )
+  const dropKey = db.prepare('DELETE FROM idempotency WHERE tenant_id = ? AND key = ? AND done = 0')
+  const usageRows = db.prepare(
+    `SELECT day AS date, model, tasks, failed, video_seconds FROM usage
+     WHERE tenant_id = ? AND day >= ? AND day <= ? ORDER BY day DESC, model`,
+  )
+
+  // better-sqlite3 runs a transaction synchronously, and IMMEDIATE takes the write lock up front,
+  // so no other request or process can slip between the check and the change.
+  const reserve = db.transaction((r: Reservation, limits: TenantLimitsInForce, now: number) => {
+    s.pruneInFlight.run(r.tenantId, now)
+    if (limits.maxConcurrentTasks !== undefined) {
+      const inFlight = s.countInFlight.get(r.tenantId, now)?.n ?? 0
+      if (inFlight >= limits.maxConcurrentTasks)
+        return { ok: false as const, reason: 'concurrency' as const, inFlight }
+    }
+    if (limits.dailyVideoSeconds !== undefined) {
+      const used = s.secondsUsed.get(r.tenantId, r.day)?.seconds ?? 0
+      if (used + r.seconds > limits.dailyVideoSeconds)
+        return { ok: false as const, reason: 'quota' as const, used }
+    }
+    s.addInFlight.run(r.id, r.tenantId, r.expiresAt)
+    s.addSeconds.run(r.tenantId, r.day, r.seconds)
+    return { ok: true as const }
+  })
+
+  const release = db.transaction((r: Reservation) => {
+    if (s.removeInFlight.run(r.id).changes > 0) s.addSeconds.run(r.tenantId, r.day, -r.seconds)
+  })
+
+  const begin = db.transaction(
+    (tenantId: string, key: string, fingerprint: string, t: IdempotencyTiming): IdempotencyBegin => {
+      const row = findKey.get(tenantId, key)
+      const live =
+        row && (row.done ? t.now - row.created_at < t.keepMs : t.now - row.created_at < t.pendingMs)
+      if (!row || !live) {
+        startKey.run(tenantId, key, fingerprint, t.now)
+        return { state: 'started' }
+      }
+      if (row.fingerprint !== fingerprint) return { state: 'mismatch' }
+      if (!row.done) return { state: 'in-flight' }
+      return { state: 'replay', status: row.status ?? 200, body: row.body ?? '' }
+    },
+  )
+
+  return {
+    async reserve(r, limits, now) {
+      return reserve.immediate(r, limits, now)
+    },
+    async release(r) {
+      release.immediate(r)
+    },
+    async beginIdempotent(tenantId, key, fingerprint, timing) {
+      return begin.immediate(tenantId, key, fingerprint, timing)
+    },
+    async completeIdempotent(tenantId, key, status, body) {
+      finishKey.run(status, body, tenantId, key)
+    },
+    async abandonIdempotent(tenantId, key) {
+      dropKey.run(tenantId, key)
+    },
+    async usage(tenantId, fromDay, toDay) {
+      return usageRows.all(tenantId, fromDay, toDay) as Awaited<ReturnType<LimitsStore['usage']>>
+    },
+    async today(tenantId, day, now) {
+      return {
+        secondsUsed: s.secondsUsed.get(tenantId, day)?.seconds ?? 0,
+        inFlight: s.countInFlight.get(tenantId, now)?.n ?? 0,
+      }
+    },
+  }
+}
