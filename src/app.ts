@@ -5,6 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Config } from './config/env.js'
 import { envelope, GatewayError, toGatewayError } from './errors.js'
 import type { Metrics } from './observability/metrics.js'
+import { adminRoutes } from './routes/admin/index.js'
 import { docsRoutes, openApi } from './routes/docs.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsRoute } from './routes/metrics.js'
@@ -93,7 +94,7 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
   })
 
   await app.register(openApi)
-  await app.register(rateLimits, { redis: deps.redis })
+  await app.register(rateLimits, { redis: deps.redis, keyPrefix: config.redisKeyPrefix })
   const authenticate = tenantAuth(deps.tenants)
   const statusReader = new TaskStatusReader(deps, config)
   const tenantRoutes = [
@@ -107,6 +108,8 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
     await app.register(routes, { hide: true, prefix: UPSTREAM_PREFIX })
   }
   await app.register(healthRoutes(deps))
+  if (config.adminToken !== undefined)
+    await app.register(adminRoutes(deps, config.adminToken), { prefix: '/admin' })
   if (config.metricsPort === undefined) await app.register(metricsRoute(deps.metrics))
   await app.register(docsRoutes)
   return app

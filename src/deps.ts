@@ -4,26 +4,43 @@ import { ConfigError } from './config/config-error.js'
 import type { Config } from './config/env.js'
 import { readTenantsFile } from './config/tenants-file.js'
 import { createMetrics } from './observability/metrics.js'
+import { connectRedis, redisStore } from './store/redis.js'
 import { openSqliteStore } from './store/sqlite.js'
 import { TenantRegistry } from './tenants/registry.js'
 import { createUpstreamClient } from './upstream/client.js'
 
+function openSqlite(dataDir: string) {
+  try {
+    return { store: openSqliteStore(dataDir), redis: undefined }
+  } catch (err) {
+    throw new ConfigError(`DATA_DIR ${dataDir} cannot hold the store: ${(err as Error).message}`)
+  }
+}
+
+async function openRedis(url: string, prefix: string) {
+  const redis = connectRedis(url)
+  try {
+    await redis.connect()
+  } catch (err) {
+    redis.disconnect()
+    throw new ConfigError(`REDIS_URL cannot be reached: ${(err as Error).message}`)
+  }
+  return { store: redisStore(redis, prefix), redis }
+}
+
 /** Wires the real dependencies from configuration; throws ConfigError for anything the operator must fix. */
 export async function createDeps(config: Config, logger: FastifyBaseLogger): Promise<Deps> {
   const tenants = new TenantRegistry(await readTenantsFile(config.tenantsFile))
-  let store: Deps['store']
-  try {
-    store = openSqliteStore(config.dataDir)
-  } catch (err) {
-    throw new ConfigError(`DATA_DIR ${config.dataDir} cannot hold the store: ${(err as Error).message}`)
-  }
+  const { store, redis } = config.redisUrl
+    ? await openRedis(config.redisUrl, config.redisKeyPrefix)
+    : openSqlite(config.dataDir)
   const upstream = createUpstreamClient({
     baseUrl: config.upstreamBaseUrl,
     apiKey: config.upstreamApiKey,
     timeoutMs: config.upstreamTimeoutMs,
     connections: config.upstreamConnections,
   })
-  return { store, upstream, tenants, clock: Date, metrics: createMetrics(), logger }
+  return { store, redis, upstream, tenants, clock: Date, metrics: createMetrics(), logger }
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {

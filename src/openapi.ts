@@ -12,7 +12,10 @@ const unused = () => {
 
 /** The document as the app generates it, pretty-printed; nothing is listened on or opened. */
 export async function buildOpenApiDocument(): Promise<string> {
-  const config = loadConfig({ UPSTREAM_API_KEY: 'unused-for-docs' })
+  const config = loadConfig({
+    UPSTREAM_API_KEY: 'unused-for-docs',
+    ADMIN_TOKEN: 'unused-for-docs-admin-token',
+  })
   const app = await buildApp(config, {
     store: new Proxy({} as GatewayStore, { get: () => unused }),
     upstream: new Proxy({} as UpstreamClient, { get: () => unused }),

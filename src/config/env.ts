@@ -8,6 +8,7 @@ export interface Config {
   tenantsFile: string
   dataDir: string
   redisUrl: string | undefined
+  redisKeyPrefix: string
   adminToken: string | undefined
   logLevel: string
   upstreamTimeoutMs: number
@@ -69,6 +70,14 @@ function secret(env: Env, name: string, minLength: number): string | undefined {
   return value
 }
 
+function redisKeyPrefix(env: Env): string {
+  const prefix = read(env, 'REDIS_KEY_PREFIX') ?? 'og:'
+  if (!/^[A-Za-z0-9:._-]{1,64}$/.test(prefix)) {
+    throw new ConfigError(`REDIS_KEY_PREFIX must be 1-64 characters of A-Z a-z 0-9 : . _ - (got "${prefix}")`)
+  }
+  return prefix
+}
+
 /** Reads and checks every setting of the contract (§2); throws ConfigError naming the variable at fault. */
 export function loadConfig(env: Env): Config {
   const upstreamApiKey = read(env, 'UPSTREAM_API_KEY')
@@ -96,6 +105,7 @@ export function loadConfig(env: Env): Config {
     tenantsFile: read(env, 'TENANTS_FILE') ?? './config/tenants.json',
     dataDir: read(env, 'DATA_DIR') ?? './data',
     redisUrl,
+    redisKeyPrefix: redisKeyPrefix(env),
     adminToken: secret(env, 'ADMIN_TOKEN', 16),
     logLevel,
     upstreamTimeoutMs: integer(env, 'UPSTREAM_TIMEOUT_MS', 30_000, 100, 600_000),

@@ -38,9 +38,9 @@ function perTenantStore(inner: RateLimitStore) {
   }
 }
 
-export const rateLimits = fp(async (app: FastifyInstance, options: { redis?: Redis }) => {
+export const rateLimits = fp(async (app: FastifyInstance, options: { redis?: Redis; keyPrefix: string }) => {
   const inner = options.redis
-    ? new RedisStore(false, false, options.redis, 'og:rate:')
+    ? new RedisStore(false, false, options.redis, `${options.keyPrefix}rate:`)
     : new LocalStore(false, false, 10_000)
   await app.register(rateLimit, {
     global: false,

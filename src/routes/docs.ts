@@ -24,6 +24,11 @@ export const openApi = fp(async (app: FastifyInstance) => {
       components: {
         securitySchemes: {
           tenantKey: { type: 'http', scheme: 'bearer', description: 'a tenant key from the tenants file' },
+          adminToken: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'ADMIN_TOKEN (admin routes are off without it)',
+          },
         },
       },
     },
