@@ -17,8 +17,19 @@ function openSqlite(dataDir: string) {
   }
 }
 
-async function openRedis(url: string, prefix: string) {
+async function openRedis(url: string, prefix: string, logger: FastifyBaseLogger) {
   const redis = connectRedis(url)
+  // ioredis reports every failed reconnect; the log gets one line when Redis goes and one when it is back.
+  let reachable = true
+  redis.on('error', (err: Error) => {
+    if (reachable)
+      logger.warn({ reason: err.message }, 'Redis unreachable; limited routes answer 503 until it is back')
+    reachable = false
+  })
+  redis.on('ready', () => {
+    if (!reachable) logger.info('Redis reachable again')
+    reachable = true
+  })
   try {
     await redis.connect()
   } catch (err) {
@@ -32,7 +43,7 @@ async function openRedis(url: string, prefix: string) {
 export async function createDeps(config: Config, logger: FastifyBaseLogger): Promise<Deps> {
   const tenants = new TenantRegistry(await readTenantsFile(config.tenantsFile))
   const { store, redis } = config.redisUrl
-    ? await openRedis(config.redisUrl, config.redisKeyPrefix)
+    ? await openRedis(config.redisUrl, config.redisKeyPrefix, logger)
     : openSqlite(config.dataDir)
   const upstream = createUpstreamClient({
     baseUrl: config.upstreamBaseUrl,

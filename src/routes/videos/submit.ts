@@ -1,8 +1,9 @@
+import { setTimeout } from 'node:timers/promises'
 import type { FastifyRequest } from 'fastify'
 import type { Deps } from '../../app.js'
 import type { Config } from '../../config/env.js'
 import { reserveCreate } from '../../limits/admission.js'
-import type { Reservation } from '../../store/types.js'
+import type { NewTask, Reservation } from '../../store/types.js'
 import type { Principal } from '../../tenants/registry.js'
 import { acceptedTask, checkRelayable } from '../../upstream/map-error.js'
 import { callUpstream } from '../upstream-call.js'
@@ -54,7 +55,9 @@ export async function submitCreate(
     return { status: answer.status, text: answer.text, accepted: false }
   }
   const now = deps.clock.now()
-  await deps.store.recordCreated(
+  await recordAcceptedTask(
+    deps,
+    request,
     {
       taskId: task.task_id,
       tenantId: tenant.id,
@@ -73,6 +76,34 @@ export async function submitCreate(
     'task created',
   )
   return { status: answer.status, text: answer.text, accepted: true }
+}
+
+/** The upstream has billed this task: a store blip must not lose it, so the write is retried for a while. */
+const RECORD_ATTEMPTS = 8
+const RECORD_BACKOFF_MS = 250
+
+async function recordAcceptedTask(
+  deps: SubmitDeps,
+  request: FastifyRequest,
+  task: NewTask,
+  reservation: Reservation,
+) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await deps.store.recordCreated(task, reservation)
+      return
+    } catch (err) {
+      if (attempt >= RECORD_ATTEMPTS) {
+        request.log.error(
+          { err, taskId: task.taskId },
+          'task accepted upstream but not recorded; the store stayed unreachable',
+        )
+        throw err
+      }
+      request.log.warn({ taskId: task.taskId, attempt }, 'store unreachable while recording a task; retrying')
+      await setTimeout(RECORD_BACKOFF_MS * attempt)
+    }
+  }
 }
 
 async function giveBack(deps: SubmitDeps, request: FastifyRequest, reservation: Reservation) {
