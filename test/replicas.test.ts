@@ -43,7 +43,8 @@ describe('two gateway replicas sharing one Redis', () => {
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
     })
-  const [a, b] = [0, 1].map((i) => () => replicas[i] as ServerProcess)
+  const a = () => replicas[0] as ServerProcess
+  const b = () => replicas[1] as ServerProcess
 
   it('answers a query through one replica for a task created through the other', async () => {
     const created = await create(a(), team.key)
