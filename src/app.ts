@@ -4,7 +4,7 @@ import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import type { Config } from './config/env.js'
 import { envelope, GatewayError, toGatewayError } from './errors.js'
-import type { Metrics } from './observability/metrics.js'
+import { type Metrics, rejectionReason } from './observability/metrics.js'
 import { adminRoutes } from './routes/admin/index.js'
 import { docsRoutes, openApi } from './routes/docs.js'
 import { healthRoutes } from './routes/health.js'
@@ -22,6 +22,13 @@ import type { GatewayStore } from './store/types.js'
 import { tenantAuth } from './tenants/auth.js'
 import type { TenantRegistry } from './tenants/registry.js'
 import type { UpstreamClient } from './upstream/client.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The envelope code of the error this request was answered with, for the log line and metrics. */
+    errorCode: string | undefined
+  }
+}
 
 export interface Clock {
   now(): number
@@ -62,6 +69,7 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
   app.removeContentTypeParser('text/plain')
   app.decorateRequest('principal', null)
   app.decorateRequest('upstreamMs', undefined)
+  app.decorateRequest('errorCode', undefined)
   app.addSchema(ErrorEnvelope)
 
   app.addHook('onRequest', async (request, reply) => {
@@ -69,6 +77,8 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
   })
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched'
+    const reason = rejectionReason(request.errorCode)
+    if (reason) deps.metrics.rejections.inc({ tenant: request.principal?.tenant.id ?? 'unknown', reason })
     deps.metrics.httpDuration.observe(
       { method: request.method, route, status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
@@ -80,12 +90,14 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
         upstreamMs: request.upstreamMs,
+        code: request.errorCode,
       },
       'request',
     )
   })
   app.setErrorHandler((err, request, reply) => {
     const e = toGatewayError(err)
+    request.errorCode = e.code
     if (e.status >= 500) request.log.error({ err, cause: e.cause }, e.message)
     return reply.code(e.status).headers(e.headers).send(envelope(e, request.id))
   })

@@ -3,7 +3,7 @@ import type { Deps } from './app.js'
 import { ConfigError } from './config/config-error.js'
 import type { Config } from './config/env.js'
 import { readTenantsFile } from './config/tenants-file.js'
-import { createMetrics } from './observability/metrics.js'
+import { CIRCUIT_STATE_VALUES, createMetrics } from './observability/metrics.js'
 import { connectRedis, redisStore } from './store/redis.js'
 import { openSqliteStore } from './store/sqlite.js'
 import { TenantRegistry } from './tenants/registry.js'
@@ -45,13 +45,26 @@ export async function createDeps(config: Config, logger: FastifyBaseLogger): Pro
   const { store, redis } = config.redisUrl
     ? await openRedis(config.redisUrl, config.redisKeyPrefix, logger)
     : openSqlite(config.dataDir)
+  const metrics = createMetrics()
   const upstream = createUpstreamClient({
     baseUrl: config.upstreamBaseUrl,
     apiKey: config.upstreamApiKey,
     timeoutMs: config.upstreamTimeoutMs,
+    connectTimeoutMs: config.upstreamConnectTimeoutMs,
+    keepAliveMs: config.upstreamKeepAliveMs,
     connections: config.upstreamConnections,
+    queryRetries: config.upstreamQueryRetries,
+    circuitResetMs: config.upstreamCircuitResetMs,
+    onRetry(operation, attempt, reason) {
+      metrics.upstreamRetries.inc({ operation })
+      logger.warn({ operation, attempt, reason }, 'retrying the upstream')
+    },
+    onCircuitChange(state) {
+      metrics.circuitState.set(CIRCUIT_STATE_VALUES[state])
+      logger[state === 'open' ? 'error' : 'info']({ circuit: state }, `upstream circuit ${state}`)
+    },
   })
-  return { store, redis, upstream, tenants, clock: Date, metrics: createMetrics(), logger }
+  return { store, redis, upstream, tenants, clock: Date, metrics, logger }
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {

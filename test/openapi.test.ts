@@ -12,10 +12,13 @@ describe('the OpenAPI document', () => {
     const doc = JSON.parse(await buildOpenApiDocument())
     expect(Object.keys(doc.paths).sort()).toEqual(
       [
+        '/admin/tenants',
+        '/admin/usage',
         '/healthz',
         '/metrics',
         '/readyz',
         '/v1/gemini/omni/videos',
+        '/v1/usage',
         '/v1/videos',
         '/v1/videos/{taskId}',
       ].sort(),

@@ -145,8 +145,8 @@ describe('upstream failures on query (contract §7)', () => {
     ['a connection reset', 502, { kind: 'reset' }],
     ['a body that is not JSON', 502, { kind: 'garbage' }],
     ['no answer in time', 504, { kind: 'hang' }],
-  ])('maps %s to %i in the envelope', async (_name, status, fault) => {
-    gw.upstream.failNext('query', fault)
+  ])('maps %s to %i in the envelope, after the allowed retries', async (_name, status, fault) => {
+    gw.upstream.failNext('query', fault, 3)
     const res = await query()
     expect(res.statusCode).toBe(status)
     expect(res.json()).toMatchObject({ data: null, code: expect.stringMatching(new RegExp(`^${status}`)) })

@@ -13,6 +13,10 @@ export interface Config {
   logLevel: string
   upstreamTimeoutMs: number
   upstreamConnections: number
+  upstreamConnectTimeoutMs: number
+  upstreamKeepAliveMs: number
+  upstreamQueryRetries: number
+  upstreamCircuitResetMs: number
   maxPromptChars: number
   bodyLimitBytes: number
   queryFreshnessMs: number
@@ -110,6 +114,10 @@ export function loadConfig(env: Env): Config {
     logLevel,
     upstreamTimeoutMs: integer(env, 'UPSTREAM_TIMEOUT_MS', 30_000, 100, 600_000),
     upstreamConnections: integer(env, 'UPSTREAM_CONNECTIONS', 64, 1, 4096),
+    upstreamConnectTimeoutMs: integer(env, 'UPSTREAM_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
+    upstreamKeepAliveMs: integer(env, 'UPSTREAM_KEEPALIVE_MS', 30_000, 1000, 600_000),
+    upstreamQueryRetries: integer(env, 'UPSTREAM_QUERY_RETRIES', 2, 0, 10),
+    upstreamCircuitResetMs: integer(env, 'UPSTREAM_CIRCUIT_RESET_MS', 10_000, 100, 600_000),
     maxPromptChars: integer(env, 'MAX_PROMPT_CHARS', 8000, 1, 1_000_000),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     queryFreshnessMs: integer(env, 'QUERY_FRESHNESS_MS', 1000, 0, 3_600_000),

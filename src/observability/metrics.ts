@@ -1,10 +1,18 @@
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
 export interface Metrics {
   registry: Registry
   httpDuration: Histogram<'method' | 'route' | 'status'>
   upstreamDuration: Histogram<'operation' | 'outcome'>
+  upstreamRetries: Counter<'operation'>
+  circuitState: Gauge
+  rejections: Counter<'tenant' | 'reason'>
+  tasksCreated: Counter<'tenant' | 'model'>
+  queryAnswers: Counter<'source'>
 }
+
+/** 0 closed, 1 half-open, 2 open. */
+export const CIRCUIT_STATE_VALUES = { closed: 0, 'half-open': 1, open: 2 } as const
 
 /** One registry per app, so several gateways in one test process do not share counters. */
 export function createMetrics(): Metrics {
@@ -26,5 +34,49 @@ export function createMetrics(): Metrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
+    upstreamRetries: new Counter({
+      name: 'gateway_upstream_retries_total',
+      help: 'Upstream calls repeated after a connection failure or a 502/503/504',
+      labelNames: ['operation'],
+      registers: [registry],
+    }),
+    circuitState: new Gauge({
+      name: 'gateway_upstream_circuit_state',
+      help: 'Upstream circuit breaker: 0 closed, 1 half-open, 2 open',
+      registers: [registry],
+    }),
+    rejections: new Counter({
+      name: 'gateway_rejections_total',
+      help: 'Requests the gateway refused itself, by tenant and reason',
+      labelNames: ['tenant', 'reason'],
+      registers: [registry],
+    }),
+    tasksCreated: new Counter({
+      name: 'gateway_tasks_created_total',
+      help: 'Tasks the upstream accepted, by tenant and canonical model',
+      labelNames: ['tenant', 'model'],
+      registers: [registry],
+    }),
+    queryAnswers: new Counter({
+      name: 'gateway_query_answers_total',
+      help: 'Status queries by where the answer came from: upstream, coalesced (shared call) or store',
+      labelNames: ['source'],
+      registers: [registry],
+    }),
   }
+}
+
+const REJECTION_REASONS: [RegExp, string][] = [
+  [/^401/, 'auth'],
+  [/^(400|413|415)/, 'validation'],
+  [/^403/, 'forbidden'],
+  [/^42901$/, 'rate'],
+  [/^42902$/, 'concurrency'],
+  [/^42903$/, 'quota'],
+  [/^(409|422)/, 'idempotency'],
+]
+
+/** The reason label of a refusal the gateway made itself, or undefined for any other answer. */
+export function rejectionReason(code: string | undefined): string | undefined {
+  return code === undefined ? undefined : REJECTION_REASONS.find(([pattern]) => pattern.test(code))?.[1]
 }

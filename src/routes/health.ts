@@ -4,9 +4,14 @@ import type { Deps } from '../app.js'
 import { GatewayError } from '../errors.js'
 import { Envelope } from '../schemas/envelope.js'
 
-const Health = Envelope(Type.Object({ status: Type.String() }))
+const Health = Envelope(
+  Type.Object({
+    status: Type.String(),
+    upstream_circuit: Type.Optional(Type.String({ description: 'closed, half-open or open' })),
+  }),
+)
 
-export function healthRoutes(deps: Pick<Deps, 'store'>) {
+export function healthRoutes(deps: Pick<Deps, 'store' | 'upstream'>) {
   const plugin: FastifyPluginAsyncTypebox = async (app) => {
     app.get(
       '/healthz',
@@ -38,7 +43,11 @@ export function healthRoutes(deps: Pick<Deps, 'store'>) {
             { cause: err },
           )
         }
-        return { code: '20000', msg: 'ok', data: { status: 'ready' } }
+        return {
+          code: '20000',
+          msg: 'ok',
+          data: { status: 'ready', upstream_circuit: deps.upstream.circuitState() },
+        }
       },
     )
   }

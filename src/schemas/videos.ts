@@ -28,7 +28,7 @@ export const CreateVideoBody = Type.Object(
     ),
     aspect_ratio: Type.Optional(
       Type.String({
-        pattern: '^$|^[1-9][0-9]{0,4}:[1-9][0-9]{0,4}$',
+        pattern: '^$|^[1-9][0-9]*:[1-9][0-9]*$',
         description: 'empty or W:H with positive integers, e.g. 16:9; wins over orientation',
       }),
     ),

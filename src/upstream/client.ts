@@ -1,5 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool } from 'undici'
+import { type CircuitState, createCircuit } from './circuit.js'
 import { mapTransportError } from './map-error.js'
+import { backoffMs, shouldRetry } from './retry.js'
 
 export interface UpstreamAnswer {
   status: number
@@ -11,17 +14,28 @@ export interface UpstreamAnswer {
   latencyMs: number
 }
 
+export type UpstreamOperation = 'create' | 'query'
+
 export interface UpstreamClient {
   createTask(body: Record<string, unknown>, requestId: string): Promise<UpstreamAnswer>
   queryTask(taskId: string, requestId: string): Promise<UpstreamAnswer>
+  circuitState(): CircuitState
   close(): Promise<void>
 }
 
 export interface UpstreamOptions {
   baseUrl: string
   apiKey: string
+  /** The whole budget of one call, retries included. */
   timeoutMs: number
+  connectTimeoutMs: number
+  keepAliveMs: number
   connections: number
+  queryRetries: number
+  circuitResetMs: number
+  /** Told about retries and circuit changes, for logs and metrics. */
+  onRetry?(operation: UpstreamOperation, attempt: number, reason: string): void
+  onCircuitChange?(state: CircuitState): void
 }
 
 export const USER_AGENT = 'omni-gateway/0.1'
@@ -40,16 +54,28 @@ export function createUpstreamClient(options: UpstreamOptions): UpstreamClient {
   const prefix = base.pathname.replace(/\/+$/, '')
   const pool = new Pool(base.origin, {
     connections: options.connections,
-    keepAliveTimeout: 30_000,
-    connectTimeout: Math.min(options.timeoutMs, 10_000),
+    keepAliveTimeout: options.keepAliveMs,
+    connectTimeout: Math.min(options.timeoutMs, options.connectTimeoutMs),
     headersTimeout: options.timeoutMs,
     bodyTimeout: options.timeoutMs,
   })
   const authorization = `Bearer ${options.apiKey}`
+  const circuit = createCircuit({
+    errorThresholdPercentage: 50,
+    volumeThreshold: 5,
+    resetTimeoutMs: options.circuitResetMs,
+    onChange: (state) => options.onCircuitChange?.(state),
+  })
 
-  async function call(method: 'GET' | 'POST', path: string, requestId: string, body?: string) {
+  async function attempt(
+    method: 'GET' | 'POST',
+    path: string,
+    requestId: string,
+    deadline: number,
+    body?: string,
+  ) {
     const started = performance.now()
-    const signal = AbortSignal.timeout(options.timeoutMs)
+    const signal = AbortSignal.timeout(Math.max(1, deadline - Date.now()))
     try {
       const res = await pool.request({
         method,
@@ -78,9 +104,46 @@ export function createUpstreamClient(options: UpstreamOptions): UpstreamClient {
     }
   }
 
+  /** Attempts within one deadline, retrying only what `shouldRetry` allows, each through the circuit. */
+  async function call(
+    operation: UpstreamOperation,
+    method: 'GET' | 'POST',
+    path: string,
+    requestId: string,
+    body?: string,
+  ) {
+    const deadline = Date.now() + options.timeoutMs
+    const maxAttempts = operation === 'query' ? 1 + options.queryRetries : 2
+    for (let n = 1; ; n++) {
+      let outcome: { answer?: UpstreamAnswer; err?: unknown }
+      try {
+        outcome = { answer: await circuit.run(() => attempt(method, path, requestId, deadline, body)) }
+      } catch (err) {
+        outcome = { err }
+      }
+      const wait = backoffMs(n)
+      if (n >= maxAttempts || !shouldRetry(operation, outcome) || Date.now() + wait >= deadline) {
+        if (outcome.answer) return outcome.answer
+        throw outcome.err
+      }
+      options.onRetry?.(
+        operation,
+        n,
+        outcome.answer ? `HTTP ${outcome.answer.status}` : String((outcome.err as Error).message),
+      )
+      await sleep(wait)
+    }
+  }
+
   return {
-    createTask: (body, requestId) => call('POST', '/v1/gemini/omni/videos', requestId, JSON.stringify(body)),
-    queryTask: (taskId, requestId) => call('GET', `/v1/videos/${encodeURIComponent(taskId)}`, requestId),
-    close: () => pool.close(),
+    createTask: (body, requestId) =>
+      call('create', 'POST', '/v1/gemini/omni/videos', requestId, JSON.stringify(body)),
+    queryTask: (taskId, requestId) =>
+      call('query', 'GET', `/v1/videos/${encodeURIComponent(taskId)}`, requestId),
+    circuitState: circuit.state,
+    async close() {
+      circuit.shutdown()
+      await pool.close()
+    },
   }
 }

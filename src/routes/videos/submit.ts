@@ -71,6 +71,7 @@ export async function submitCreate(
     },
     reservation,
   )
+  deps.metrics.tasksCreated.inc({ tenant: tenant.id, model: order.model })
   request.log.info(
     { taskId: task.task_id, model: order.model, seconds: order.billableSeconds },
     'task created',

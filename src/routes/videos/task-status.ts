@@ -12,7 +12,7 @@ export const VIDEO_URL_VALID_MS = 3 * 86_400_000
 export interface StatusAnswer {
   status: number
   text: string
-  source: 'upstream' | 'store'
+  source: 'upstream' | 'coalesced' | 'store'
 }
 
 interface QueryBody {
@@ -36,12 +36,15 @@ export class TaskStatusReader {
 
   async read(task: TaskRecord, request: FastifyRequest): Promise<StatusAnswer> {
     if (task.lastAnswer !== null && this.storedAnswerUsable(task)) {
+      this.deps.metrics.queryAnswers.inc({ source: 'store' })
       return { status: 200, text: task.lastAnswer, source: 'store' }
     }
-    const answer = await this.shared(task.taskId, request)
+    const { answer, shared } = await this.shared(task.taskId, request)
+    const source = shared ? 'coalesced' : 'upstream'
+    this.deps.metrics.queryAnswers.inc({ source })
     checkRelayable(answer)
-    await this.remember(task.taskId, answer)
-    return { status: answer.status, text: answer.text, source: 'upstream' }
+    if (!shared) await this.remember(task.taskId, answer)
+    return { status: answer.status, text: answer.text, source }
   }
 
   private storedAnswerUsable(task: TaskRecord): boolean {
@@ -57,14 +60,17 @@ export class TaskStatusReader {
     return task.lastCheckedAt !== null && now - task.lastCheckedAt < this.config.queryFreshnessMs
   }
 
-  private shared(taskId: string, request: FastifyRequest): Promise<UpstreamAnswer> {
+  private async shared(
+    taskId: string,
+    request: FastifyRequest,
+  ): Promise<{ answer: UpstreamAnswer; shared: boolean }> {
     const existing = this.pending.get(taskId)
-    if (existing) return existing
+    if (existing) return { answer: await existing, shared: true }
     const call = callUpstream(request, this.deps.metrics, 'query', () =>
       this.deps.upstream.queryTask(taskId, request.id),
     ).finally(() => this.pending.delete(taskId))
     this.pending.set(taskId, call)
-    return call
+    return { answer: await call, shared: false }
   }
 
   private async remember(taskId: string, answer: UpstreamAnswer): Promise<void> {
