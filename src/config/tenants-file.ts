@@ -70,7 +70,11 @@ export function parseTenantsFile(text: string, path: string): TenantsFile {
   try {
     data = JSON.parse(text)
   } catch (err) {
-    throw new ConfigError(`TENANTS_FILE ${path} is not valid JSON: ${(err as Error).message}`)
+    // The parser quotes the text around the fault, which could be a key pasted in clear: say only where.
+    const position = /position (\d+)/.exec((err as Error).message)?.[1]
+    throw new ConfigError(
+      `TENANTS_FILE ${path} is not valid JSON${position ? ` (at character ${position})` : ''}`,
+    )
   }
   const first = checkTenantsFile.Errors(data).First()
   if (first) throw new ConfigError(`TENANTS_FILE ${path}: ${fieldName(first.path)} ${first.message}`)
