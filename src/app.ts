@@ -9,6 +9,7 @@ import { adminRoutes } from './routes/admin/index.js'
 import { docsRoutes, openApi } from './routes/docs.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsRoute } from './routes/metrics.js'
+import { UPSTREAM_PREFIX } from './routes/prefix.js'
 import { videoCreateRoute } from './routes/videos/create.js'
 import { videoListRoute } from './routes/videos/list.js'
 import { videoQueryRoute } from './routes/videos/query.js'
@@ -44,9 +45,6 @@ export interface Deps {
   /** Set when REDIS_URL is: rate limits then count in Redis too. */
   redis?: Redis
 }
-
-/** The upstream's own prefix: every route is served with and without it. */
-export const UPSTREAM_PREFIX = '/api/open-api'
 
 const CALLER_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
@@ -109,20 +107,18 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
   await app.register(rateLimits, { redis: deps.redis, keyPrefix: config.redisKeyPrefix })
   const authenticate = tenantAuth(deps.tenants)
   const statusReader = new TaskStatusReader(deps, config)
-  const tenantRoutes = [
-    videoCreateRoute(deps, config, authenticate),
-    videoQueryRoute(deps, statusReader, authenticate),
-    videoListRoute(deps, authenticate),
-    usageRoute(deps, authenticate),
-  ]
-  for (const routes of tenantRoutes) {
-    await app.register(routes, { hide: false })
-    await app.register(routes, { hide: true, prefix: UPSTREAM_PREFIX })
+  const routes = async (scope: FastifyInstance) => {
+    await scope.register(videoCreateRoute(deps, config, authenticate))
+    await scope.register(videoQueryRoute(deps, statusReader, authenticate))
+    await scope.register(videoListRoute(deps, authenticate))
+    await scope.register(usageRoute(deps, authenticate))
+    await scope.register(healthRoutes(deps))
+    if (config.metricsPort === undefined) await scope.register(metricsRoute(deps.metrics))
+    if (config.adminToken !== undefined)
+      await scope.register(adminRoutes(deps, config.adminToken), { prefix: '/admin' })
   }
-  await app.register(healthRoutes(deps))
-  if (config.adminToken !== undefined)
-    await app.register(adminRoutes(deps, config.adminToken), { prefix: '/admin' })
-  if (config.metricsPort === undefined) await app.register(metricsRoute(deps.metrics))
+  await app.register(routes)
+  await app.register(routes, { prefix: UPSTREAM_PREFIX })
   await app.register(docsRoutes)
   return app
 }

@@ -35,12 +35,18 @@ interface FastifyLikeError {
   validation?: { instancePath: string; message?: string }[]
 }
 
+/**
+ * A body of a million wrong items has a million schema errors; the first few name the fault, and
+ * listing all would answer a 1 MiB request with tens of megabytes.
+ */
+const MAX_DETAILS = 20
+
 /** Turns whatever was thrown (ours, Fastify's body/validation errors, bugs) into a GatewayError. */
 export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err
   const e = err as FastifyLikeError
   if (e.validation) {
-    const details = e.validation.map((v) => ({
+    const details = e.validation.slice(0, MAX_DETAILS).map((v) => ({
       field: v.instancePath || '/',
       message: v.message ?? 'is invalid',
     }))

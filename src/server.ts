@@ -1,6 +1,6 @@
 import type { Server, ServerResponse } from 'node:http'
 import closeWithGrace from 'close-with-grace'
-import Fastify from 'fastify'
+import Fastify, { LogController } from 'fastify'
 import { buildApp } from './app.js'
 import { ConfigError } from './config/config-error.js'
 import { loadConfig } from './config/env.js'
@@ -45,19 +45,33 @@ async function main() {
   const logger = createLogger(config.logLevel)
   const deps = await createDeps(config, logger)
   const app = await buildApp(config, deps)
-  const metricsApp = config.metricsPort === undefined ? undefined : Fastify({ loggerInstance: logger })
+  const metricsApp =
+    config.metricsPort === undefined
+      ? undefined
+      : Fastify({ loggerInstance: logger, logController: new LogController({ disableRequestLogging: true }) })
   await metricsApp?.register(metricsRoute(deps.metrics))
 
   const beginShutdown = closeConnectionsOnShutdown(app.server)
-  closeWithGrace({ delay: config.shutdownGraceMs, logger, skip: ['SIGHUP'] }, async ({ signal, err }) => {
-    if (err) logger.error({ err }, 'crashed; shutting down')
-    else logger.info({ signal }, 'shutting down: finishing requests in flight')
-    beginShutdown()
-    await metricsApp?.close()
-    await app.close()
-    await closeDeps(deps)
-    logger.info('stopped')
-  })
+  const onTimeout = () => {
+    // The contract's shutdown ends with 0 either way; the log says that answers were cut short.
+    logger.error(
+      { graceMs: config.shutdownGraceMs },
+      'grace period over; exiting with requests still in flight',
+    )
+    process.exit(0)
+  }
+  closeWithGrace(
+    { delay: config.shutdownGraceMs, logger, skip: ['SIGHUP'], onTimeout },
+    async ({ signal, err }) => {
+      if (err) logger.error({ err }, 'crashed; shutting down')
+      else logger.info({ signal }, 'shutting down: finishing requests in flight')
+      beginShutdown()
+      await metricsApp?.close()
+      await app.close()
+      await closeDeps(deps)
+      logger.info('stopped')
+    },
+  )
   // One reload at a time, in signal order: a slow read must not overwrite a newer one.
   let reloading = Promise.resolve(true)
   process.on('SIGHUP', () => {

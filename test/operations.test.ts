@@ -72,6 +72,14 @@ describe('operations routes', () => {
     expect(gw.logs.join('\n')).not.toContain(team.key)
   })
 
+  it.each(['/healthz', '/readyz', '/metrics', '/openapi.json'])(
+    'serves %s under /api/open-api too',
+    async (path) => {
+      const res = await gw.app.inject({ method: 'GET', url: `/api/open-api${path}` })
+      expect(res.statusCode).toBe(200)
+    },
+  )
+
   it('keeps /metrics off the main port when METRICS_PORT is set', async () => {
     const separate = await startTestGateway({
       tenants: [team],

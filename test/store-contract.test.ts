@@ -130,6 +130,19 @@ describe.each(STORE_KINDS)('the %s store', (kind) => {
     expect([...first, ...second, ...third].map((t) => t.taskId)).toEqual(['e', 'd', 'c', 'b', 'a'])
   })
 
+  it('hands out an allowance exactly max times, and takes a refunded use back', async () => {
+    // Allowances expire on the wall clock, like the browser tokens they count for.
+    const expiresAt = Date.now() + HOUR
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => store.consumeAllowance('token-1', 3, expiresAt)),
+    )
+    expect(results.filter(Boolean)).toHaveLength(3)
+    await store.refundAllowance('token-1')
+    expect(await store.consumeAllowance('token-1', 3, expiresAt)).toBe(true)
+    expect(await store.consumeAllowance('token-1', 3, expiresAt)).toBe(false)
+    expect(await store.consumeAllowance('token-2', 3, expiresAt)).toBe(true)
+  })
+
   describe('idempotency keys', () => {
     const timing = { now: NOW, keepMs: 24 * HOUR, pendingMs: 60_000 }
 

@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { UPSTREAM_PREFIX } from './prefix.js'
 
 export const OPENAPI_INFO = {
   title: 'Omni Gateway',
@@ -32,11 +33,21 @@ export const openApi = fp(async (app: FastifyInstance) => {
         },
       },
     },
+    // Every route is also served under /api/open-api; the document lists each once.
+    transform: ({ schema, url }) => ({
+      schema: { ...schema, hide: url.startsWith(UPSTREAM_PREFIX) || schema?.hide },
+      url,
+    }),
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
   })
 })
 
 export async function docsRoutes(app: FastifyInstance) {
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } })
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  for (const prefix of ['', UPSTREAM_PREFIX]) {
+    app.get(`${prefix}/openapi.json`, { schema: { hide: true } }, async () => app.swagger())
+  }
+  app.get(`${UPSTREAM_PREFIX}/docs`, { schema: { hide: true } }, async (_request, reply) =>
+    reply.redirect('/docs/'),
+  )
 }

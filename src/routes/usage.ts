@@ -7,14 +7,13 @@ import { UsageEnvelope, UsageQuery } from '../schemas/usage.js'
 import { principalOf, type tenantAuth } from '../tenants/auth.js'
 
 export function usageRoute(deps: Pick<Deps, 'store' | 'clock'>, authenticate: ReturnType<typeof tenantAuth>) {
-  const plugin: FastifyPluginAsyncTypebox<{ hide: boolean }> = async (app, { hide }) => {
+  const plugin: FastifyPluginAsyncTypebox = async (app) => {
     app.get(
       '/v1/usage',
       {
         onRequest: authenticate,
         config: { rateLimit: perMinute('query') },
         schema: {
-          hide,
           summary: "The caller's tenant's usage and what is left today",
           description:
             'Tasks and billable seconds per UTC day and model, the limits in force, and today’s room.',

@@ -3,7 +3,11 @@ import { Envelope } from './envelope.js'
 import { ModelName } from './models.js'
 
 const Url = Type.String({ maxLength: 4096, description: 'absolute http or https URL' })
-const UrlList = (description: string) => Type.Optional(Type.Array(Url, { maxItems: 16, description }))
+/**
+ * No item cap of its own: §5's count rules bound every list the gateway uses, and an `images` list
+ * it does not use (image_urls given) is bounded only by BODY_LIMIT_BYTES, as the contract says.
+ */
+const UrlList = (description: string) => Type.Optional(Type.Array(Url, { description }))
 
 export const CreateVideoBody = Type.Object(
   {

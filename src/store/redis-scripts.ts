@@ -76,3 +76,11 @@ return {'started'}`
 export const ABANDON_IDEMPOTENT = `
 if redis.call('HGET', KEYS[1], 'done') == '0' then redis.call('DEL', KEYS[1]) end
 return 0`
+
+/** KEYS: allowance counter. ARGV: max, expiresAt (epoch ms) */
+export const CONSUME_ALLOWANCE = `
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used >= tonumber(ARGV[1]) then return 0 end
+redis.call('INCR', KEYS[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+return 1`

@@ -24,6 +24,7 @@ type Scripted = Redis & {
   ogRecordStatus(k1: string, ...args: (string | number)[]): Promise<number>
   ogBeginIdempotent(k1: string, ...args: (string | number)[]): Promise<string[]>
   ogAbandonIdempotent(k1: string): Promise<number>
+  ogConsumeAllowance(k1: string, max: number, expiresAt: number): Promise<number>
 }
 
 export function connectRedis(url: string): Redis {
@@ -46,6 +47,7 @@ function defineScripts(redis: Redis): Scripted {
   define('ogRecordStatus', 1, scripts.RECORD_STATUS)
   define('ogBeginIdempotent', 1, scripts.BEGIN_IDEMPOTENT)
   define('ogAbandonIdempotent', 1, scripts.ABANDON_IDEMPOTENT)
+  define('ogConsumeAllowance', 1, scripts.CONSUME_ALLOWANCE)
   return redis as Scripted
 }
 
@@ -91,6 +93,7 @@ export function redisStore(client: Redis, prefix = 'og:'): GatewayStore {
     inflight: (tenant: string) => `${prefix}inflight:${tenant}`,
     daily: (tenant: string, day: string) => `${prefix}daily:${tenant}:${day}`,
     usage: (tenant: string, day: string) => `${prefix}usage:${tenant}:${day}`,
+    allowance: (key: string) => `${prefix}allowance:${key}`,
     idem: (tenant: string, key: string) =>
       `${prefix}idem:${tenant}:${createHash('sha256').update(key).digest('hex')}`,
   }
@@ -197,6 +200,12 @@ export function redisStore(client: Redis, prefix = 'og:'): GatewayStore {
     },
     async abandonIdempotent(tenantId, key) {
       await redis.ogAbandonIdempotent(k.idem(tenantId, key))
+    },
+    async consumeAllowance(key, max, expiresAt) {
+      return (await redis.ogConsumeAllowance(k.allowance(key), max, expiresAt)) === 1
+    },
+    async refundAllowance(key) {
+      await redis.decr(k.allowance(key))
     },
     async usage(tenantId, fromDay, toDay) {
       const days: string[] = []

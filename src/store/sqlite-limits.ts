@@ -20,6 +20,9 @@ export const LIMITS_MIGRATION = `
     tenant_id TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0,
     status INTEGER, body TEXT, created_at INTEGER NOT NULL, PRIMARY KEY (tenant_id, key));`
 
+export const ALLOWANCES_MIGRATION = `
+  CREATE TABLE allowances (key TEXT PRIMARY KEY, used INTEGER NOT NULL, expires_at INTEGER NOT NULL);`
+
 interface IdempotencyRow {
   fingerprint: string
   done: number
@@ -64,6 +67,12 @@ export function sqliteLimits(db: Database.Database): LimitsStore {
     'UPDATE idempotency SET done = 1, status = ?, body = ? WHERE tenant_id = ? AND key = ?',
   )
   const dropKey = db.prepare('DELETE FROM idempotency WHERE tenant_id = ? AND key = ? AND done = 0')
+  const useAllowance = db.prepare(
+    `INSERT INTO allowances (key, used, expires_at) VALUES (@key, 1, @expiresAt)
+     ON CONFLICT (key) DO UPDATE SET used = used + 1 WHERE used < @max`,
+  )
+  const refundAllowance = db.prepare('UPDATE allowances SET used = used - 1 WHERE key = ? AND used > 0')
+  const pruneAllowances = db.prepare('DELETE FROM allowances WHERE expires_at <= ?')
   const usageRows = db.prepare(
     `SELECT day AS date, model, tasks, failed, video_seconds FROM usage
      WHERE tenant_id = ? AND day >= ? AND day <= ? ORDER BY day DESC, model`,
@@ -122,6 +131,14 @@ export function sqliteLimits(db: Database.Database): LimitsStore {
     },
     async abandonIdempotent(tenantId, key) {
       dropKey.run(tenantId, key)
+    },
+    async consumeAllowance(key, max, expiresAt) {
+      if (max < 1) return false
+      pruneAllowances.run(Date.now())
+      return useAllowance.run({ key, max, expiresAt }).changes > 0
+    },
+    async refundAllowance(key) {
+      refundAllowance.run(key)
     },
     async usage(tenantId, fromDay, toDay) {
       return usageRows.all(tenantId, fromDay, toDay) as Awaited<ReturnType<LimitsStore['usage']>>

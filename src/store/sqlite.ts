@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { CanonicalModel } from '../schemas/models.js'
 import { utcDay } from './days.js'
-import { LIMITS_MIGRATION, limitStatements, sqliteLimits } from './sqlite-limits.js'
+import { ALLOWANCES_MIGRATION, LIMITS_MIGRATION, limitStatements, sqliteLimits } from './sqlite-limits.js'
 import {
   FINAL_STATUSES,
   type GatewayStore,
@@ -31,6 +31,7 @@ const MIGRATIONS = [
    );
    CREATE INDEX tasks_by_tenant ON tasks (tenant_id, recorded_at DESC, task_id DESC);`,
   LIMITS_MIGRATION,
+  ALLOWANCES_MIGRATION,
 ]
 
 interface TaskRow {

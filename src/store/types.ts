@@ -109,6 +109,10 @@ export interface LimitsStore {
   ): Promise<IdempotencyBegin>
   completeIdempotent(tenantId: string, key: string, status: number, body: string): Promise<void>
   abandonIdempotent(tenantId: string, key: string): Promise<void>
+  /** Takes one use of a counted allowance (a browser token's creates); false once `max` are used. */
+  consumeAllowance(key: string, max: number, expiresAt: number): Promise<boolean>
+  /** Gives back a use taken for a create the upstream did not accept. */
+  refundAllowance(key: string): Promise<void>
   usage(tenantId: string, fromDay: string, toDay: string): Promise<UsageRow[]>
   today(tenantId: string, day: string, now: number): Promise<TodayUsage>
 }

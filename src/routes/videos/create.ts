@@ -16,14 +16,13 @@ export function videoCreateRoute(
   config: Pick<Config, 'maxPromptChars' | 'taskMaxAgeMs' | 'upstreamTimeoutMs'>,
   authenticate: ReturnType<typeof tenantAuth>,
 ) {
-  const plugin: FastifyPluginAsyncTypebox<{ hide: boolean }> = async (app, { hide }) => {
+  const plugin: FastifyPluginAsyncTypebox = async (app) => {
     app.post(
       '/v1/gemini/omni/videos',
       {
         onRequest: authenticate,
         config: { rateLimit: perMinute('create') },
         schema: {
-          hide,
           summary: 'Create a video task',
           description:
             'Checked before it costs money, model aliases rewritten, forwarded with the server token; the task is recorded as the caller’s. Never retried.',

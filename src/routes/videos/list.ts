@@ -28,14 +28,13 @@ const toSummary = (task: TaskRecord): TaskSummary => ({
 })
 
 export function videoListRoute(deps: Pick<Deps, 'store'>, authenticate: ReturnType<typeof tenantAuth>) {
-  const plugin: FastifyPluginAsyncTypebox<{ hide: boolean }> = async (app, { hide }) => {
+  const plugin: FastifyPluginAsyncTypebox = async (app) => {
     app.get(
       '/v1/videos',
       {
         onRequest: authenticate,
         config: { rateLimit: perMinute('query') },
         schema: {
-          hide,
           summary: "List the caller's tenant's tasks",
           description:
             'Newest first. Pass next_cursor back as cursor for the next page; null means the last page.',

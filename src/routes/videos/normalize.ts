@@ -15,11 +15,15 @@ const REFERENCE_VIDEO_SECONDS = 10
 const OMNI_10S_SECONDS = 10
 
 /**
- * `http://` or `https://`, then no white space or control character anywhere: the WHATWG parser
- * alone would also take `https:host/a.png`, `http:/host` or a URL padded with spaces, and the
- * upstream receives the string as sent, not the parser's repaired form.
+ * `http://` or `https://`, then the host (not another slash, backslash, `?` or `#`), then no white
+ * space or control character anywhere: the WHATWG parser alone would also take `https:host/a.png`,
+ * `http:/host`, `https:///host` or `https://\host` (empty authorities it repairs) or a URL padded
+ * with spaces, and the upstream receives the string as sent, not the parser's repaired form.
  */
-const ABSOLUTE_HTTP_URL = /^https?:\/\/[^\s\p{Cc}]+$/iu
+const ABSOLUTE_HTTP_URL = /^https?:\/\/[^\s\p{Cc}/\\?#][^\s\p{Cc}]*$/iu
+
+/** White space as ECMAScript counts it (`\s`, with U+FEFF) and as Unicode does (adds U+0085, NEL). */
+const BLANK = /^[\s\p{White_Space}]*$/u
 
 function checkUrls(field: string, urls: string[] | undefined): void {
   urls?.forEach((raw, i) => {
@@ -71,7 +75,7 @@ function checkOmni10s(body: CreateVideoBody, images: string[], imagesField: stri
  * omni-10s without the `duration` and `resolution` it ignores.
  */
 export function normalizeCreateRequest(body: CreateVideoBody, maxPromptChars: number): CreateOrder {
-  if (body.prompt.trim() === '') throw fieldError('/prompt', 'must not be blank')
+  if (BLANK.test(body.prompt)) throw fieldError('/prompt', 'must not be blank')
   const promptChars = [...body.prompt].length
   if (promptChars > maxPromptChars) {
     throw fieldError('/prompt', `must be at most ${maxPromptChars} characters (got ${promptChars})`)

@@ -12,14 +12,13 @@ export function videoQueryRoute(
   statusReader: TaskStatusReader,
   authenticate: ReturnType<typeof tenantAuth>,
 ) {
-  const plugin: FastifyPluginAsyncTypebox<{ hide: boolean }> = async (app, { hide }) => {
+  const plugin: FastifyPluginAsyncTypebox = async (app) => {
     app.get(
       '/v1/videos/:taskId',
       {
         onRequest: authenticate,
         config: { rateLimit: perMinute('query') },
         schema: {
-          hide,
           summary: 'Query a video task',
           description:
             'A task of another tenant gets the same 404 as an unknown id. Final answers and answers younger than QUERY_FRESHNESS_MS come from the store.',
