@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { VIDEO_URL_VALID_MS } from '../src/routes/videos/task-status.js'
+import { VIDEO_URL_VALID_MS } from '../src/tasks/status-reader.js'
 import {
   bearer,
   makeTenant,

@@ -4,8 +4,8 @@ import { GatewayError } from '../../errors.js'
 import { perMinute } from '../../limits/rate.js'
 import { ErrorResponses } from '../../schemas/envelope.js'
 import { TaskEnvelope, TaskIdParams } from '../../schemas/videos.js'
+import type { TaskStatusReader } from '../../tasks/status-reader.js'
 import { principalOf, type tenantAuth } from '../../tenants/auth.js'
-import type { TaskStatusReader } from './task-status.js'
 
 export function videoQueryRoute(
   deps: Pick<Deps, 'store'>,

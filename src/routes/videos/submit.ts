@@ -6,7 +6,7 @@ import { reserveCreate } from '../../limits/admission.js'
 import type { NewTask, Reservation } from '../../store/types.js'
 import type { Principal } from '../../tenants/registry.js'
 import { acceptedTask, checkRelayable } from '../../upstream/map-error.js'
-import { callUpstream } from '../upstream-call.js'
+import { callUpstream } from '../../upstream/timed-call.js'
 import type { CreateOrder } from './normalize.js'
 
 export interface RelayedAnswer {

@@ -1,10 +1,9 @@
-import type { FastifyRequest } from 'fastify'
-import type { Deps } from '../../app.js'
-import type { Config } from '../../config/env.js'
-import { FINAL_STATUSES, type TaskRecord } from '../../store/types.js'
-import type { UpstreamAnswer } from '../../upstream/client.js'
-import { checkRelayable } from '../../upstream/map-error.js'
-import { callUpstream } from '../upstream-call.js'
+import type { Deps } from '../app.js'
+import type { Config } from '../config/env.js'
+import { FINAL_STATUSES, type TaskRecord } from '../store/types.js'
+import type { UpstreamAnswer } from '../upstream/client.js'
+import { checkRelayable } from '../upstream/map-error.js'
+import { type CallContext, callUpstream } from '../upstream/timed-call.js'
 
 /** The upstream keeps a finished video downloadable for 3 days. */
 export const VIDEO_URL_VALID_MS = 3 * 86_400_000
@@ -34,7 +33,7 @@ export class TaskStatusReader {
     private readonly config: Pick<Config, 'queryFreshnessMs'>,
   ) {}
 
-  async read(task: TaskRecord, request: FastifyRequest): Promise<StatusAnswer> {
+  async read(task: TaskRecord, request: CallContext): Promise<StatusAnswer> {
     if (task.lastAnswer !== null && this.storedAnswerUsable(task)) {
       this.deps.metrics.queryAnswers.inc({ source: 'store' })
       return { status: 200, text: task.lastAnswer, source: 'store' }
@@ -62,7 +61,7 @@ export class TaskStatusReader {
 
   private async shared(
     taskId: string,
-    request: FastifyRequest,
+    request: CallContext,
   ): Promise<{ answer: UpstreamAnswer; shared: boolean }> {
     const existing = this.pending.get(taskId)
     if (existing) return { answer: await existing, shared: true }

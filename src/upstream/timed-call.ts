@@ -1,7 +1,6 @@
-import type { FastifyRequest } from 'fastify'
 import { GatewayError } from '../errors.js'
 import type { Metrics } from '../observability/metrics.js'
-import type { UpstreamAnswer } from '../upstream/client.js'
+import type { UpstreamAnswer } from './client.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -9,9 +8,15 @@ declare module 'fastify' {
   }
 }
 
+/** Who an upstream call is made for: a request, or a background job with its own id. */
+export interface CallContext {
+  id: string
+  upstreamMs: number | undefined
+}
+
 /** Runs one upstream call, timing it for the request's log line and the metrics. */
 export async function callUpstream(
-  request: FastifyRequest,
+  request: CallContext,
   metrics: Metrics,
   operation: 'create' | 'query',
   call: () => Promise<UpstreamAnswer>,
