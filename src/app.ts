@@ -6,21 +6,26 @@ import type { Config } from './config/env.js'
 import { envelope, GatewayError, toGatewayError } from './errors.js'
 import { type Metrics, rejectionReason } from './observability/metrics.js'
 import { adminRoutes } from './routes/admin/index.js'
+import { tenantCors } from './routes/cors.js'
 import { docsRoutes, openApi } from './routes/docs.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsRoute } from './routes/metrics.js'
 import { UPSTREAM_PREFIX } from './routes/prefix.js'
 import { videoCreateRoute } from './routes/videos/create.js'
+import { videoEventsRoute } from './routes/videos/events.js'
 import { videoListRoute } from './routes/videos/list.js'
 import { videoQueryRoute } from './routes/videos/query.js'
 import { ErrorEnvelope } from './schemas/envelope.js'
 import { TaskStatusReader } from './tasks/status-reader.js'
+import { TaskWatcher } from './tasks/watcher.js'
 import './schemas/messages.js'
 import type { Redis } from 'ioredis'
 import { rateLimits } from './limits/rate.js'
+import { browserTokenRoute } from './routes/browser-tokens.js'
 import { usageRoute } from './routes/usage.js'
 import type { GatewayStore } from './store/types.js'
 import { tenantAuth } from './tenants/auth.js'
+import { browserTokens } from './tenants/browser-tokens.js'
 import type { TenantRegistry } from './tenants/registry.js'
 import type { UpstreamClient } from './upstream/client.js'
 
@@ -104,14 +109,25 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
   })
 
   await app.register(openApi)
+  await app.register(tenantCors, { registry: deps.tenants })
   await app.register(rateLimits, { redis: deps.redis, keyPrefix: config.redisKeyPrefix })
-  const authenticate = tenantAuth(deps.tenants)
+  const tokens =
+    config.browserTokenSecret === undefined
+      ? undefined
+      : browserTokens(config.browserTokenSecret, deps.clock, deps.tenants)
+  const auth = tenantAuth(deps.tenants, tokens)
   const statusReader = new TaskStatusReader(deps, config)
+  const watcher = new TaskWatcher({ store: deps.store, log: deps.logger }, statusReader, config.eventsPollMs)
+  app.addHook('preClose', async () => watcher.close())
   const routes = async (scope: FastifyInstance) => {
-    await scope.register(videoCreateRoute(deps, config, authenticate))
-    await scope.register(videoQueryRoute(deps, statusReader, authenticate))
-    await scope.register(videoListRoute(deps, authenticate))
-    await scope.register(usageRoute(deps, authenticate))
+    await scope.register(videoCreateRoute(deps, config, auth.keysOrTokens))
+    await scope.register(videoQueryRoute(deps, statusReader, auth.keysOrTokens))
+    await scope.register(videoListRoute(deps, auth.keysOrTokens))
+    await scope.register(
+      videoEventsRoute(deps, watcher, config.eventsMaxLifetimeMs, auth.keysOrTokensInQuery),
+    )
+    await scope.register(usageRoute(deps, auth.keys))
+    if (tokens) await scope.register(browserTokenRoute(tokens, auth.keys))
     await scope.register(healthRoutes(deps))
     if (config.metricsPort === undefined) await scope.register(metricsRoute(deps.metrics))
     if (config.adminToken !== undefined)

@@ -24,6 +24,8 @@ export interface Config {
   metricsPort: number | undefined
   browserTokenSecret: string | undefined
   shutdownGraceMs: number
+  eventsPollMs: number
+  eventsMaxLifetimeMs: number
 }
 
 type Env = Record<string, string | undefined>
@@ -125,5 +127,7 @@ export function loadConfig(env: Env): Config {
     metricsPort,
     browserTokenSecret: secret(env, 'BROWSER_TOKEN_SECRET', 32),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    eventsPollMs: integer(env, 'EVENTS_POLL_MS', 2000, 10, 60_000),
+    eventsMaxLifetimeMs: integer(env, 'EVENTS_MAX_LIFETIME_MS', 900_000, 1000, 86_400_000),
   }
 }

@@ -4,9 +4,9 @@ import { perMinute } from '../limits/rate.js'
 import { tenantUsage } from '../limits/usage.js'
 import { ErrorResponses } from '../schemas/envelope.js'
 import { UsageEnvelope, UsageQuery } from '../schemas/usage.js'
-import { principalOf, type tenantAuth } from '../tenants/auth.js'
+import { type Authenticate, principalOf } from '../tenants/auth.js'
 
-export function usageRoute(deps: Pick<Deps, 'store' | 'clock'>, authenticate: ReturnType<typeof tenantAuth>) {
+export function usageRoute(deps: Pick<Deps, 'store' | 'clock'>, authenticate: Authenticate) {
   const plugin: FastifyPluginAsyncTypebox = async (app) => {
     app.get(
       '/v1/usage',

@@ -1,11 +1,14 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { TenantEntry, TenantsFile } from '../config/tenants-file.js'
 import type { CanonicalModel } from '../schemas/models.js'
+import type { BrowserGrant } from './browser-tokens.js'
 import { hashKey } from './keys.js'
 
 export interface Principal {
   tenant: TenantEntry
   keyId: string
+  /** Set when the caller is a web page holding a browser token rather than the key itself. */
+  grant?: BrowserGrant
 }
 
 interface KeyRecord {
@@ -21,6 +24,7 @@ const PLAUSIBLE_KEY = /^[\x21-\x7e]{16,256}$/
 export class TenantRegistry {
   private byHash = new Map<string, KeyRecord>()
   private byId = new Map<string, TenantEntry>()
+  private origins = new Set<string>()
 
   constructor(file: TenantsFile) {
     this.replace(file)
@@ -41,6 +45,12 @@ export class TenantRegistry {
     }
     this.byHash = byHash
     this.byId = byId
+    this.origins = new Set(file.tenants.flatMap((t) => t.cors_origins ?? []))
+  }
+
+  /** Whether some tenant lists the origin: enough to answer a preflight, not to serve the request. */
+  listsOrigin(origin: string): boolean {
+    return this.origins.has(origin)
   }
 
   /** The principal a key belongs to, or undefined for an unknown, malformed or disabled key. */
@@ -52,6 +62,13 @@ export class TenantRegistry {
     // comparison is still constant-time so no branch depends on how much of a stored hash matched.
     if (!record || !timingSafeEqual(record.digest, Buffer.from(digestHex, 'hex'))) return undefined
     return record.disabled ? undefined : record.principal
+  }
+
+  /** The principal of a key that is still listed and enabled, for credentials minted with it. */
+  principalFor(tenantId: string, keyId: string): Principal | undefined {
+    const tenant = this.byId.get(tenantId)
+    const key = tenant?.keys.find((k) => k.id === keyId)
+    return tenant && key && key.disabled !== true ? { tenant, keyId } : undefined
   }
 
   tenant(id: string): TenantEntry | undefined {

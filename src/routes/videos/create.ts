@@ -6,7 +6,7 @@ import { beginIdempotentCreate, idempotencyKeyOf } from '../../limits/idempotenc
 import { perMinute } from '../../limits/rate.js'
 import { ErrorResponses } from '../../schemas/envelope.js'
 import { CreatedEnvelope, CreateVideoBody } from '../../schemas/videos.js'
-import { principalOf, type tenantAuth } from '../../tenants/auth.js'
+import { type Authenticate, principalOf } from '../../tenants/auth.js'
 import { allowsModel } from '../../tenants/registry.js'
 import { normalizeCreateRequest } from './normalize.js'
 import { type RelayedAnswer, submitCreate } from './submit.js'
@@ -14,7 +14,7 @@ import { type RelayedAnswer, submitCreate } from './submit.js'
 export function videoCreateRoute(
   deps: Pick<Deps, 'upstream' | 'store' | 'clock' | 'metrics'>,
   config: Pick<Config, 'maxPromptChars' | 'taskMaxAgeMs' | 'upstreamTimeoutMs'>,
-  authenticate: ReturnType<typeof tenantAuth>,
+  authenticate: Authenticate,
 ) {
   const plugin: FastifyPluginAsyncTypebox = async (app) => {
     app.post(

@@ -5,7 +5,7 @@ import { perMinute } from '../../limits/rate.js'
 import { ErrorResponses } from '../../schemas/envelope.js'
 import { ListQuery, TaskListEnvelope, type TaskSummary } from '../../schemas/videos.js'
 import type { ListPosition, TaskRecord } from '../../store/types.js'
-import { principalOf, type tenantAuth } from '../../tenants/auth.js'
+import { type Authenticate, principalOf } from '../../tenants/auth.js'
 
 const encodeCursor = (task: TaskRecord) =>
   Buffer.from(JSON.stringify([task.recordedAt, task.taskId])).toString('base64url')
@@ -27,7 +27,7 @@ const toSummary = (task: TaskRecord): TaskSummary => ({
   resolution: task.resolution,
 })
 
-export function videoListRoute(deps: Pick<Deps, 'store'>, authenticate: ReturnType<typeof tenantAuth>) {
+export function videoListRoute(deps: Pick<Deps, 'store'>, authenticate: Authenticate) {
   const plugin: FastifyPluginAsyncTypebox = async (app) => {
     app.get(
       '/v1/videos',

@@ -5,12 +5,12 @@ import { perMinute } from '../../limits/rate.js'
 import { ErrorResponses } from '../../schemas/envelope.js'
 import { TaskEnvelope, TaskIdParams } from '../../schemas/videos.js'
 import type { TaskStatusReader } from '../../tasks/status-reader.js'
-import { principalOf, type tenantAuth } from '../../tenants/auth.js'
+import { type Authenticate, principalOf } from '../../tenants/auth.js'
 
 export function videoQueryRoute(
   deps: Pick<Deps, 'store'>,
   statusReader: TaskStatusReader,
-  authenticate: ReturnType<typeof tenantAuth>,
+  authenticate: Authenticate,
 ) {
   const plugin: FastifyPluginAsyncTypebox = async (app) => {
     app.get(

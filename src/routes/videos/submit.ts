@@ -2,6 +2,7 @@ import { setTimeout } from 'node:timers/promises'
 import type { FastifyRequest } from 'fastify'
 import type { Deps } from '../../app.js'
 import type { Config } from '../../config/env.js'
+import { GatewayError } from '../../errors.js'
 import { reserveCreate } from '../../limits/admission.js'
 import type { NewTask, Reservation } from '../../store/types.js'
 import type { Principal } from '../../tenants/registry.js'
@@ -31,13 +32,20 @@ export async function submitCreate(
   order: CreateOrder,
 ): Promise<RelayedAnswer> {
   const { tenant } = principal
-  const reservation = await reserveCreate(
-    deps.store,
-    tenant,
-    order.billableSeconds,
-    deps.clock.now(),
-    config.taskMaxAgeMs,
-  )
+  const allowance = await takeTokenAllowance(deps, principal)
+  let reservation: Reservation
+  try {
+    reservation = await reserveCreate(
+      deps.store,
+      tenant,
+      order.billableSeconds,
+      deps.clock.now(),
+      config.taskMaxAgeMs,
+    )
+  } catch (err) {
+    if (allowance) await deps.store.refundAllowance(allowance)
+    throw err
+  }
   let task: ReturnType<typeof acceptedTask>
   let answer: Awaited<ReturnType<SubmitDeps['upstream']['createTask']>>
   try {
@@ -47,11 +55,11 @@ export async function submitCreate(
     checkRelayable(answer)
     task = acceptedTask(answer)
   } catch (err) {
-    await giveBack(deps, request, reservation)
+    await giveBack(deps, request, reservation, allowance)
     throw err
   }
   if (!task) {
-    await giveBack(deps, request, reservation)
+    await giveBack(deps, request, reservation, allowance)
     return { status: answer.status, text: answer.text, accepted: false }
   }
   const now = deps.clock.now()
@@ -107,8 +115,29 @@ async function recordAcceptedTask(
   }
 }
 
-async function giveBack(deps: SubmitDeps, request: FastifyRequest, reservation: Reservation) {
+/** A browser token minted with max_creates allows that many accepted creates in all. */
+async function takeTokenAllowance(deps: SubmitDeps, principal: Principal): Promise<string | undefined> {
+  const grant = principal.grant
+  if (grant?.maxCreates === undefined) return undefined
+  const key = `browser-token:${grant.jti}`
+  if (!(await deps.store.consumeAllowance(key, grant.maxCreates, grant.expiresAt * 1000))) {
+    throw new GatewayError(
+      403,
+      '40304',
+      `this browser token allows ${grant.maxCreates} creates and has used them`,
+    )
+  }
+  return key
+}
+
+async function giveBack(
+  deps: SubmitDeps,
+  request: FastifyRequest,
+  reservation: Reservation,
+  allowance?: string,
+) {
   try {
+    if (allowance) await deps.store.refundAllowance(allowance)
     await deps.store.release(reservation)
   } catch (err) {
     // The slot then ages out after TASK_MAX_AGE_MS: over-counting is the safe side of a paid limit.
