@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import type { Config } from './config/env.js'
 import { envelope, GatewayError, toGatewayError } from './errors.js'
@@ -17,12 +16,15 @@ import { videoListRoute } from './routes/videos/list.js'
 import { videoQueryRoute } from './routes/videos/query.js'
 import { ErrorEnvelope } from './schemas/envelope.js'
 import { TaskStatusReader } from './tasks/status-reader.js'
+import { TaskRefresher } from './tasks/refresher.js'
+import { WebhookDispatcher } from './webhooks/dispatcher.js'
 import { TaskWatcher } from './tasks/watcher.js'
 import './schemas/messages.js'
 import type { Redis } from 'ioredis'
 import { rateLimits } from './limits/rate.js'
 import { browserTokenRoute } from './routes/browser-tokens.js'
 import { usageRoute } from './routes/usage.js'
+import { validatorCompiler } from './schemas/validator.js'
 import type { GatewayStore } from './store/types.js'
 import { tenantAuth } from './tenants/auth.js'
 import { browserTokens } from './tenants/browser-tokens.js'
@@ -67,7 +69,7 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
     bodyLimit: config.bodyLimitBytes,
     return503OnClosing: true,
   })
-  app.setValidatorCompiler(TypeBoxValidatorCompiler)
+  app.setValidatorCompiler(validatorCompiler)
   // Fastify parses text/plain by default; the contract answers 415 to anything but JSON.
   app.removeContentTypeParser('text/plain')
   app.decorateRequest('principal', null)
@@ -116,7 +118,20 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
       ? undefined
       : browserTokens(config.browserTokenSecret, deps.clock, deps.tenants)
   const auth = tenantAuth(deps.tenants, tokens)
-  const statusReader = new TaskStatusReader(deps, config)
+  // Background work: webhooks of finished tasks, and a refresher that finds ends nobody polls for.
+  const webhooks = new WebhookDispatcher(deps, config)
+  const statusReader = new TaskStatusReader(deps, config, {
+    onFinal: (_task, notified) => notified && webhooks.wake(),
+  })
+  const refresher = new TaskRefresher(deps, config, statusReader)
+  app.addHook('onReady', async () => {
+    webhooks.start()
+    refresher.start()
+  })
+  app.addHook('onClose', async () => {
+    await refresher.stop()
+    await webhooks.stop()
+  })
   const watcher = new TaskWatcher({ store: deps.store, log: deps.logger }, statusReader, config.eventsPollMs)
   app.addHook('preClose', async () => watcher.close())
   const routes = async (scope: FastifyInstance) => {
