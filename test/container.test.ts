@@ -68,6 +68,7 @@ describe('docker-compose.yml', () => {
     expect(compose).toMatch(/^ {2}gateway:\n {4}build: \.$/m)
     expect(compose).toMatch(/^ {2}redis:\n {4}image: redis:7/m)
     expect(compose).toContain('"--appendonly", "yes"')
+    expect(compose).toMatch(/deploy:\n {6}replicas: 2/)
     expect(compose).toContain('- gateway-data:/data')
     expect(compose).toContain('- redis-data:/data')
     expect(compose).toMatch(/- \.\/config:\/config:ro/)
