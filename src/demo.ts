@@ -10,6 +10,9 @@ import { createLogger } from './observability/logger.js'
 import { startSimulator } from './simulator/app.js'
 import { generateKey, hashKey } from './tenants/keys.js'
 
+/** Where `npm run example:browser` serves its page by default; the demo tenant lists both spellings. */
+const EXAMPLE_ORIGINS = ['http://127.0.0.1:8090', 'http://localhost:8090']
+
 /** `npm run demo`: the gateway in front of the built-in simulator, with one demo tenant. */
 async function main() {
   const upstreamToken = randomBytes(24).toString('hex')
@@ -19,7 +22,15 @@ async function main() {
   const tenantsFile = join(dir, 'tenants.json')
   await writeFile(
     tenantsFile,
-    JSON.stringify({ tenants: [{ id: 'demo', keys: [{ id: 'demo-key', sha256: hashKey(key) }] }] }, null, 2),
+    JSON.stringify(
+      {
+        tenants: [
+          { id: 'demo', keys: [{ id: 'demo-key', sha256: hashKey(key) }], cors_origins: EXAMPLE_ORIGINS },
+        ],
+      },
+      null,
+      2,
+    ),
   )
   const config = loadConfig({
     ...process.env,
@@ -29,6 +40,7 @@ async function main() {
     TENANTS_FILE: tenantsFile,
     DATA_DIR: join(dir, 'data'),
     HOST: process.env.HOST ?? '127.0.0.1',
+    BROWSER_TOKEN_SECRET: process.env.BROWSER_TOKEN_SECRET || randomBytes(32).toString('hex'),
   })
   const deps = await createDeps(config, createLogger(config.logLevel))
   const app = await buildApp(config, deps)
@@ -54,6 +66,9 @@ async function main() {
       '',
       `Query the task the demo already created (${data.task_id}):`,
       `curl -s ${base}/v1/videos/${data.task_id} -H 'Authorization: Bearer ${key}'`,
+      '',
+      `Call it from a web page (${EXAMPLE_ORIGINS[0]}/), in another terminal:`,
+      `PORT=8090 GATEWAY_URL=${base} TENANT_KEY=${key} npm run example:browser`,
       '',
       `Docs: ${base}/docs   Ctrl-C stops the demo.`,
       '',

@@ -8,7 +8,8 @@ import {
   UPSTREAM_TEST_TOKEN,
 } from './helpers/gateway.js'
 
-const marketing = makeTenant('marketing')
+// Lists the origin the header tests send, so the origin check lets those requests through.
+const marketing = makeTenant('marketing', { cors_origins: ['https://caller.example.com'] })
 
 const images = (n: number) => Array.from({ length: n }, (_, i) => `https://cdn.example.com/refs/${i}.png`)
 

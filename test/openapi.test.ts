@@ -17,10 +17,12 @@ describe('the OpenAPI document', () => {
         '/healthz',
         '/metrics',
         '/readyz',
+        '/v1/browser-tokens',
         '/v1/gemini/omni/videos',
         '/v1/usage',
         '/v1/videos',
         '/v1/videos/{taskId}',
+        '/v1/videos/{taskId}/events',
       ].sort(),
     )
     const create = doc.paths['/v1/gemini/omni/videos'].post
