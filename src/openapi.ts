@@ -15,6 +15,7 @@ export async function buildOpenApiDocument(): Promise<string> {
   const config = loadConfig({
     UPSTREAM_API_KEY: 'unused-for-docs',
     ADMIN_TOKEN: 'unused-for-docs-admin-token',
+    BROWSER_TOKEN_SECRET: 'unused-for-docs-browser-token-secret',
   })
   const app = await buildApp(config, {
     store: new Proxy({} as GatewayStore, { get: () => unused }),
