@@ -15,10 +15,10 @@ import { videoEventsRoute } from './routes/videos/events.js'
 import { videoListRoute } from './routes/videos/list.js'
 import { videoQueryRoute } from './routes/videos/query.js'
 import { ErrorEnvelope } from './schemas/envelope.js'
-import { TaskStatusReader } from './tasks/status-reader.js'
 import { TaskRefresher } from './tasks/refresher.js'
-import { WebhookDispatcher } from './webhooks/dispatcher.js'
+import { TaskStatusReader } from './tasks/status-reader.js'
 import { TaskWatcher } from './tasks/watcher.js'
+import { WebhookDispatcher } from './webhooks/dispatcher.js'
 import './schemas/messages.js'
 import type { Redis } from 'ioredis'
 import { rateLimits } from './limits/rate.js'
@@ -121,7 +121,9 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
   // Background work: webhooks of finished tasks, and a refresher that finds ends nobody polls for.
   const webhooks = new WebhookDispatcher(deps, config)
   const statusReader = new TaskStatusReader(deps, config, {
-    onFinal: (_task, notified) => notified && webhooks.wake(),
+    onFinal: (_task, notified) => {
+      if (notified) webhooks.wake()
+    },
   })
   const refresher = new TaskRefresher(deps, config, statusReader)
   app.addHook('onReady', async () => {

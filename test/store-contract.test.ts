@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { GatewayStore, NewTask, Reservation } from '../src/store/types.js'
+import type { Delivery, GatewayStore, NewTask, Reservation } from '../src/store/types.js'
 import { openStore, STORE_KINDS } from './helpers/stores.js'
 
 const NOW = Date.UTC(2026, 10, 27, 12)
@@ -141,6 +141,137 @@ describe.each(STORE_KINDS)('the %s store', (kind) => {
     expect(await store.consumeAllowance('token-1', 3, expiresAt)).toBe(true)
     expect(await store.consumeAllowance('token-1', 3, expiresAt)).toBe(false)
     expect(await store.consumeAllowance('token-2', 3, expiresAt)).toBe(true)
+  })
+
+  async function recorded(taskId: string, recordedAt = NOW, tenantId = 'acme') {
+    await store.reserve(reservation(`r-${taskId}`, 6, tenantId), {}, recordedAt)
+    await store.recordCreated(task(taskId, recordedAt, tenantId), reservation(`r-${taskId}`, 6, tenantId))
+  }
+  const done = (checkedAt: number, status = 'completed') => ({
+    status,
+    answer: `{"code":"20000","data":{"status":"${status}"}}`,
+    checkedAt,
+  })
+
+  describe('webhook deliveries', () => {
+    const LEASE = 60_000
+
+    it('enqueues one delivery, in the same step, when a task of a notified tenant first becomes final', async () => {
+      await recorded('t1')
+      expect(
+        await store.recordStatus('t1', { status: 'processing', answer: '{}', checkedAt: NOW }, true),
+      ).toBe(false)
+      expect(await store.claimDueDeliveries(NOW + HOUR, 10, LEASE)).toEqual([])
+      expect(await store.recordStatus('t1', done(NOW + 5), true)).toBe(true)
+      expect(await store.recordStatus('t1', done(NOW + 6), true)).toBe(false)
+      const expected: Delivery = {
+        id: 'msg_t1',
+        tenantId: 'acme',
+        taskId: 't1',
+        payload: done(NOW + 5).answer,
+        attempts: 0,
+        nextAttemptAt: NOW + 5,
+        firstAttemptAt: NOW + 5,
+      }
+      expect(await store.claimDueDeliveries(NOW + 4, 10, LEASE)).toEqual([])
+      expect(await store.claimDueDeliveries(NOW + 5, 10, LEASE)).toEqual([expected])
+    })
+
+    it('enqueues nothing without notify, and answers false for an unknown task', async () => {
+      await recorded('t1')
+      expect(await store.recordStatus('t1', done(NOW, 'failed'))).toBe(true)
+      expect(await store.recordStatus('missing', done(NOW), true)).toBe(false)
+      expect(await store.claimDueDeliveries(NOW + HOUR, 10, LEASE)).toEqual([])
+    })
+
+    it('leases a claimed delivery so that concurrent claims get it once, until the lease ends', async () => {
+      await recorded('t1')
+      await store.recordStatus('t1', done(NOW), true)
+      const claims = await Promise.all(
+        Array.from({ length: 5 }, () => store.claimDueDeliveries(NOW, 10, LEASE)),
+      )
+      expect(claims.flat().map((d) => d.id)).toEqual(['msg_t1'])
+      expect(await store.claimDueDeliveries(NOW + LEASE - 1, 10, LEASE)).toEqual([])
+      expect(await store.claimDueDeliveries(NOW + LEASE, 10, LEASE)).toMatchObject([
+        { id: 'msg_t1', attempts: 0 },
+      ])
+    })
+
+    it('claims the earliest due first, at most `limit`', async () => {
+      for (const [i, id] of ['a', 'b', 'c'].entries()) {
+        await recorded(id)
+        await store.recordStatus(id, done(NOW + 10 - i), true)
+      }
+      expect((await store.claimDueDeliveries(NOW + 10, 2, LEASE)).map((d) => d.taskId)).toEqual(['c', 'b'])
+      expect((await store.claimDueDeliveries(NOW + 10, 2, LEASE)).map((d) => d.taskId)).toEqual(['a'])
+    })
+
+    it('reschedules with the attempts counted, and forgets a completed or dropped delivery for good', async () => {
+      for (const id of ['t1', 't2']) {
+        await recorded(id)
+        await store.recordStatus(id, done(NOW), true)
+      }
+      await store.claimDueDeliveries(NOW, 10, LEASE)
+      await store.rescheduleDelivery('msg_t1', 1, NOW + 5000)
+      await store.rescheduleDelivery('msg_t2', 1, NOW + 5000)
+      expect(await store.claimDueDeliveries(NOW + 4999, 10, LEASE)).toEqual([])
+      const again = await store.claimDueDeliveries(NOW + 5000, 10, LEASE)
+      expect(again.map((d) => [d.id, d.attempts, d.nextAttemptAt, d.firstAttemptAt])).toEqual([
+        ['msg_t1', 1, NOW + 5000, NOW],
+        ['msg_t2', 1, NOW + 5000, NOW],
+      ])
+      await store.completeDelivery('msg_t1')
+      await store.dropDelivery('msg_t2')
+      await store.rescheduleDelivery('msg_t1', 2, NOW)
+      expect(await store.claimDueDeliveries(NOW + 2 * HOUR, 10, LEASE)).toEqual([])
+    })
+  })
+
+  describe('unfinished tasks for the refresher', () => {
+    const ids = (tasks: { taskId: string }[]) => tasks.map((t) => t.taskId)
+
+    it('lists tasks not final and not checked lately: never checked first, then oldest check', async () => {
+      await recorded('old-never', NOW - 3000)
+      await recorded('new-never', NOW - 1000)
+      await recorded('checked-long-ago', NOW - 5000)
+      await recorded('checked-just-now', NOW - 5000)
+      await recorded('finished', NOW - 5000)
+      await store.recordStatus('checked-long-ago', {
+        status: 'processing',
+        answer: '{}',
+        checkedAt: NOW - 900,
+      })
+      await store.recordStatus('checked-just-now', {
+        status: 'processing',
+        answer: '{}',
+        checkedAt: NOW - 10,
+      })
+      await store.recordStatus('finished', done(NOW - 2000))
+      expect(ids(await store.listUnfinished(NOW, HOUR, NOW - 500, 10))).toEqual([
+        'old-never',
+        'new-never',
+        'checked-long-ago',
+      ])
+      expect(ids(await store.listUnfinished(NOW, HOUR, NOW - 500, 2))).toEqual(['old-never', 'new-never'])
+      const [first] = await store.listUnfinished(NOW, HOUR, NOW - 500, 1)
+      expect(first).toMatchObject({
+        taskId: 'old-never',
+        tenantId: 'acme',
+        status: 'queued',
+        lastCheckedAt: null,
+      })
+    })
+
+    it('leaves out tasks older than the maximum age, and takes a task back when a check says it is not final', async () => {
+      await recorded('ancient', NOW - HOUR)
+      await recorded('recent', NOW - HOUR + 1)
+      expect(ids(await store.listUnfinished(NOW, HOUR, NOW, 10))).toEqual(['recent'])
+      expect(ids(await store.listUnfinished(NOW, HOUR, NOW, 10))).toEqual(['recent'])
+      await store.recordStatus('recent', done(NOW))
+      expect(await store.listUnfinished(NOW, HOUR, NOW + 1, 10)).toEqual([])
+      await store.recordStatus('recent', { status: 'processing', answer: '{}', checkedAt: NOW })
+      expect(ids(await store.listUnfinished(NOW, HOUR, NOW + 1, 10))).toEqual(['recent'])
+    })
   })
 
   describe('idempotency keys', () => {

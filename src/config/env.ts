@@ -26,6 +26,14 @@ export interface Config {
   shutdownGraceMs: number
   eventsPollMs: number
   eventsMaxLifetimeMs: number
+  /** How often unfinished tasks are asked about without a caller; 0 turns the refresher off. */
+  refreshIntervalMs: number
+  /** Most tasks the refresher asks about per interval. */
+  refreshBatch: number
+  webhookPollMs: number
+  webhookTimeoutMs: number
+  /** Retries of a webhook stop this long after its first attempt. */
+  webhookMaxAgeMs: number
 }
 
 type Env = Record<string, string | undefined>
@@ -129,5 +137,10 @@ export function loadConfig(env: Env): Config {
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     eventsPollMs: integer(env, 'EVENTS_POLL_MS', 2000, 10, 60_000),
     eventsMaxLifetimeMs: integer(env, 'EVENTS_MAX_LIFETIME_MS', 900_000, 1000, 86_400_000),
+    refreshIntervalMs: integer(env, 'REFRESH_INTERVAL_MS', 15_000, 0, 3_600_000),
+    refreshBatch: integer(env, 'REFRESH_BATCH', 100, 1, 10_000),
+    webhookPollMs: integer(env, 'WEBHOOK_POLL_MS', 1000, 10, 60_000),
+    webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+    webhookMaxAgeMs: integer(env, 'WEBHOOK_MAX_AGE_MS', 86_400_000, 1000, 7 * 86_400_000),
   }
 }

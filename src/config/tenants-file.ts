@@ -45,6 +45,18 @@ const Tenant = Type.Object(
         Type.String({ pattern: '^https?://[^/*]+$', description: 'an origin like https://app.example.com' }),
       ),
     ),
+    webhook_url: Type.Optional(
+      Type.String({ pattern: '^https?://', description: 'an absolute http or https URL' }),
+    ),
+    webhook_secrets: Type.Optional(
+      Type.Array(
+        Type.String({
+          pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$',
+          description: 'a Standard Webhooks secret: whsec_ and the base64 of 24-64 random bytes',
+        }),
+        { minItems: 1 },
+      ),
+    ),
   },
   { additionalProperties: false },
 )
@@ -60,6 +72,35 @@ function findDuplicate(values: string[]): string | undefined {
   for (const v of values) {
     if (seen.has(v)) return v
     seen.add(v)
+  }
+  return undefined
+}
+
+/** Standard Webhooks secrets are 24-64 random bytes. */
+export const WEBHOOK_SECRET_BYTES = { min: 24, max: 64 }
+
+/** The fault in a tenant's webhook settings, if any; never quotes a secret. */
+function webhookProblem(tenant: TenantEntry): string | undefined {
+  const { webhook_url: url, webhook_secrets: secrets } = tenant
+  if (url === undefined && secrets === undefined) return undefined
+  if (url === undefined) return 'has webhook_secrets but no webhook_url'
+  if (secrets === undefined) return 'has webhook_url but no webhook_secrets to sign with'
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return 'webhook_url must be an absolute http or https URL'
+  }
+  if (parsed.username || parsed.password || parsed.hash) {
+    return 'webhook_url must not carry credentials or a fragment'
+  }
+  for (const [i, secret] of secrets.entries()) {
+    const base64 = secret.slice('whsec_'.length)
+    const bytes = Buffer.from(base64, 'base64')
+    if (bytes.toString('base64') !== base64) return `webhook_secrets/${i} is not valid base64 after whsec_`
+    if (bytes.length < WEBHOOK_SECRET_BYTES.min || bytes.length > WEBHOOK_SECRET_BYTES.max) {
+      return `webhook_secrets/${i} must encode ${WEBHOOK_SECRET_BYTES.min}-${WEBHOOK_SECRET_BYTES.max} bytes (it encodes ${bytes.length})`
+    }
   }
   return undefined
 }
@@ -85,6 +126,10 @@ export function parseTenantsFile(text: string, path: string): TenantsFile {
   ]
   for (const [value, problem] of problems) {
     if (value !== undefined) throw new ConfigError(`TENANTS_FILE ${path}: ${problem}: "${value}"`)
+  }
+  for (const tenant of file.tenants) {
+    const problem = webhookProblem(tenant)
+    if (problem) throw new ConfigError(`TENANTS_FILE ${path}: tenant "${tenant.id}" ${problem}`)
   }
   const hashes = file.tenants.flatMap((t) => t.keys.map((k) => k.sha256))
   const repeated = findDuplicate(hashes)

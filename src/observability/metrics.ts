@@ -9,6 +9,7 @@ export interface Metrics {
   rejections: Counter<'tenant' | 'reason'>
   tasksCreated: Counter<'tenant' | 'model'>
   queryAnswers: Counter<'source'>
+  webhookDeliveries: Counter<'outcome'>
 }
 
 /** 0 closed, 1 half-open, 2 open. */
@@ -61,6 +62,12 @@ export function createMetrics(): Metrics {
       name: 'gateway_query_answers_total',
       help: 'Status queries by where the answer came from: upstream, coalesced (shared call) or store',
       labelNames: ['source'],
+      registers: [registry],
+    }),
+    webhookDeliveries: new Counter({
+      name: 'gateway_webhook_deliveries_total',
+      help: 'Webhook attempts by outcome: delivered (2xx), retry (failed, rescheduled) or dropped (given up)',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
   }

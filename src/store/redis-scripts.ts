@@ -1,3 +1,5 @@
+import { NEVER_CHECKED_OFFSET } from './redis-deliveries.js'
+
 /**
  * Every check-and-change in Redis is one Lua script, so replicas sharing one Redis cannot race
  * between reading a count and changing it.
@@ -24,12 +26,17 @@ export const RELEASE = `
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then redis.call('DECRBY', KEYS[2], ARGV[2]) end
 return 0`
 
-/** KEYS: task hash, tenant task zset, in-flight zset, usage hash. ARGV: reservation id, task id, recordedAt,
- *  expiresAt, model, seconds, usage ttl s, then task fields as name/value pairs */
+/** KEYS: task hash, tenant task zset, in-flight zset, usage hash, unfinished zset. ARGV: reservation id,
+ *  task id, recordedAt, expiresAt, model, seconds, usage ttl s, then task fields as name/value pairs */
 export const RECORD_CREATED = `
 local fields = {}
+local status
 for i = 8, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 8, #ARGV - 1, 2 do if ARGV[i] == 'status' then status = ARGV[i + 1] end end
 redis.call('HSET', KEYS[1], unpack(fields))
+if status ~= 'completed' and status ~= 'failed' then
+  redis.call('ZADD', KEYS[5], tonumber(ARGV[3]) - ${NEVER_CHECKED_OFFSET}, ARGV[2])
+end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
@@ -38,19 +45,30 @@ redis.call('HINCRBY', KEYS[4], ARGV[5] .. '|seconds', ARGV[6])
 redis.call('EXPIRE', KEYS[4], ARGV[7])
 return 0`
 
-/** KEYS: task hash. ARGV: status, answer, checkedAt, key prefix, usage ttl s */
+/** KEYS: task hash. ARGV: status, answer, checkedAt, key prefix, usage ttl s, notify (1/0), delivery id.
+ *  Returns 1 when this update first made the task final (and then, with notify, enqueued its webhook). */
 export const RECORD_STATUS = `
 local before = redis.call('HMGET', KEYS[1], 'status', 'tenantId', 'day', 'model', 'taskId')
 if not before[1] then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'lastAnswer', ARGV[2], 'lastCheckedAt', ARGV[3])
 local wasFinal = before[1] == 'completed' or before[1] == 'failed'
 local isFinal = ARGV[1] == 'completed' or ARGV[1] == 'failed'
+if isFinal then
+  redis.call('ZREM', ARGV[4] .. 'unfinished', before[5])
+else
+  redis.call('ZADD', ARGV[4] .. 'unfinished', ARGV[3], before[5])
+end
 if wasFinal or not isFinal then return 0 end
 redis.call('ZREM', ARGV[4] .. 'inflight:' .. before[2], before[5])
 if ARGV[1] == 'failed' then
   local usage = ARGV[4] .. 'usage:' .. before[2] .. ':' .. before[3]
   redis.call('HINCRBY', usage, before[4] .. '|failed', 1)
   redis.call('EXPIRE', usage, ARGV[5])
+end
+if ARGV[6] == '1' then
+  redis.call('HSET', ARGV[4] .. 'webhook:' .. ARGV[7], 'tenantId', before[2], 'taskId', before[5],
+    'payload', ARGV[2], 'attempts', 0, 'firstAttemptAt', ARGV[3])
+  redis.call('ZADD', ARGV[4] .. 'webhooks:due', ARGV[3], ARGV[7])
 end
 return 1`
 

@@ -3,8 +3,16 @@ import { Redis } from 'ioredis'
 import { GatewayError } from '../errors.js'
 import type { CanonicalModel } from '../schemas/models.js'
 import { DAY_MS, utcDay } from './days.js'
+import { deliveryKeys, redisDeliveries } from './redis-deliveries.js'
 import * as scripts from './redis-scripts.js'
-import type { GatewayStore, IdempotencyBegin, ListPosition, TaskRecord, UsageRow } from './types.js'
+import {
+  deliveryIdOf,
+  type GatewayStore,
+  type IdempotencyBegin,
+  type ListPosition,
+  type TaskRecord,
+  type UsageRow,
+} from './types.js'
 import { storeUnavailable } from './unavailable.js'
 
 /** Usage history is kept this long; the daily quota counters only until the day is well over. */
@@ -19,6 +27,7 @@ type Scripted = Redis & {
     k2: string,
     k3: string,
     k4: string,
+    k5: string,
     ...args: (string | number)[]
   ): Promise<number>
   ogRecordStatus(k1: string, ...args: (string | number)[]): Promise<number>
@@ -43,7 +52,7 @@ function defineScripts(redis: Redis): Scripted {
   }
   define('ogReserve', 2, scripts.RESERVE)
   define('ogRelease', 2, scripts.RELEASE)
-  define('ogRecordCreated', 4, scripts.RECORD_CREATED)
+  define('ogRecordCreated', 5, scripts.RECORD_CREATED)
   define('ogRecordStatus', 1, scripts.RECORD_STATUS)
   define('ogBeginIdempotent', 1, scripts.BEGIN_IDEMPOTENT)
   define('ogAbandonIdempotent', 1, scripts.ABANDON_IDEMPOTENT)
@@ -109,6 +118,7 @@ export function redisStore(client: Redis, prefix = 'og:'): GatewayStore {
   }
 
   const store: GatewayStore = {
+    ...redisDeliveries(redis, prefix, loadTasks),
     async recordCreated(task, r) {
       const fields = Object.entries({ ...task, day: r.day }).flatMap(([name, value]) => [name, String(value)])
       await redis.ogRecordCreated(
@@ -116,6 +126,7 @@ export function redisStore(client: Redis, prefix = 'og:'): GatewayStore {
         k.tenantTasks(task.tenantId),
         k.inflight(task.tenantId),
         k.usage(task.tenantId, r.day),
+        deliveryKeys(prefix).unfinished,
         r.id,
         task.taskId,
         task.recordedAt,
@@ -155,15 +166,18 @@ export function redisStore(client: Redis, prefix = 'og:'): GatewayStore {
       }
       return loadTasks(ids)
     },
-    async recordStatus(taskId, update) {
-      await redis.ogRecordStatus(
+    async recordStatus(taskId, update, notify = false) {
+      const becameFinal = await redis.ogRecordStatus(
         k.task(taskId),
         update.status,
         update.answer,
         update.checkedAt,
         prefix,
         USAGE_TTL_S,
+        notify ? 1 : 0,
+        deliveryIdOf(taskId),
       )
+      return becameFinal === 1
     },
     async reserve(r, limits, now) {
       const [verdict, count] = await redis.ogReserve(

@@ -3,8 +3,15 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { CanonicalModel } from '../schemas/models.js'
 import { utcDay } from './days.js'
+import {
+  DELIVERIES_MIGRATION,
+  enqueueDeliveryStatement,
+  sqliteDeliveries,
+  unfinishedStatement,
+} from './sqlite-deliveries.js'
 import { ALLOWANCES_MIGRATION, LIMITS_MIGRATION, limitStatements, sqliteLimits } from './sqlite-limits.js'
 import {
+  deliveryIdOf,
   FINAL_STATUSES,
   type GatewayStore,
   type ListPosition,
@@ -32,6 +39,7 @@ const MIGRATIONS = [
    CREATE INDEX tasks_by_tenant ON tasks (tenant_id, recorded_at DESC, task_id DESC);`,
   LIMITS_MIGRATION,
   ALLOWANCES_MIGRATION,
+  DELIVERIES_MIGRATION,
 ]
 
 interface TaskRow {
@@ -102,6 +110,8 @@ export function openSqliteStore(dataDir: string): GatewayStore {
   )
   const findTask = db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE task_id = ?')
   const limits = limitStatements(db)
+  const enqueueDelivery = enqueueDeliveryStatement(db)
+  const listUnfinished = unfinishedStatement<TaskRow>(db)
 
   const recordCreated = db.transaction((task: NewTask, reservation: Reservation) => {
     insert.run(task)
@@ -110,19 +120,22 @@ export function openSqliteStore(dataDir: string): GatewayStore {
     limits.countUsage.run(task.tenantId, reservation.day, task.model, 1, 0, task.billableSeconds)
   })
 
-  const recordStatus = db.transaction((taskId: string, update: StatusUpdate) => {
+  const recordStatus = db.transaction((taskId: string, update: StatusUpdate, notify: boolean) => {
     const before = findTask.get(taskId)
-    if (!before) return
+    if (!before) return false
     updateStatus.run({ taskId, ...update })
-    if (FINAL_STATUSES.has(before.status) || !FINAL_STATUSES.has(update.status)) return
+    if (FINAL_STATUSES.has(before.status) || !FINAL_STATUSES.has(update.status)) return false
     limits.removeInFlight.run(taskId)
     if (update.status === 'failed') {
       limits.countUsage.run(before.tenant_id, utcDay(before.recorded_at), before.model, 0, 1, 0)
     }
+    if (notify) enqueueDelivery(deliveryIdOf(taskId), before.tenant_id, taskId, update)
+    return true
   })
 
   return {
     ...sqliteLimits(db),
+    ...sqliteDeliveries(db),
     async recordCreated(task, reservation) {
       recordCreated.immediate(task, reservation)
     },
@@ -136,8 +149,11 @@ export function openSqliteStore(dataDir: string): GatewayStore {
         : listFirst.all(tenantId, limit)
       return rows.map(toRecord)
     },
-    async recordStatus(taskId, update) {
-      recordStatus.immediate(taskId, update)
+    async recordStatus(taskId, update, notify = false) {
+      return recordStatus.immediate(taskId, update, notify)
+    },
+    async listUnfinished(now, maxAgeMs, staleBefore, limit) {
+      return listUnfinished.all(now - maxAgeMs, staleBefore, limit).map(toRecord)
     },
     async ping() {
       db.prepare('SELECT 1').get()

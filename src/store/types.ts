@@ -39,8 +39,17 @@ export interface TaskStore {
   findOwned(tenantId: string, taskId: string): Promise<TaskRecord | undefined>
   /** Newest first, strictly after `after` when given. */
   listOwned(tenantId: string, limit: number, after?: ListPosition): Promise<TaskRecord[]>
-  /** Stores the last answer; a first final status ends the task's slot in flight (and counts a failure). */
-  recordStatus(taskId: string, update: StatusUpdate): Promise<void>
+  /**
+   * Stores the last answer; a first final status ends the task's slot in flight (and counts a failure).
+   * Returns true when this update first made the task final; with `notify`, that same atomic step
+   * also enqueues the task's webhook delivery.
+   */
+  recordStatus(taskId: string, update: StatusUpdate, notify?: boolean): Promise<boolean>
+  /**
+   * Tasks not yet final, recorded after `now - maxAgeMs`, last checked never or before `staleBefore`:
+   * oldest check first (never checked first of all). The refresher's work list.
+   */
+  listUnfinished(now: number, maxAgeMs: number, staleBefore: number, limit: number): Promise<TaskRecord[]>
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>
   close(): Promise<void>
@@ -117,4 +126,36 @@ export interface LimitsStore {
   today(tenantId: string, day: string, now: number): Promise<TodayUsage>
 }
 
-export type GatewayStore = TaskStore & LimitsStore
+/** One webhook message to send: a task of a tenant with a webhook_url that reached completed or failed. */
+export interface Delivery {
+  /** `msg_<taskId>`: the same on every attempt, so receivers can deduplicate. */
+  id: string
+  tenantId: string
+  taskId: string
+  /** The task's last query answer body, sent unchanged. */
+  payload: string
+  /** Attempts that failed so far. */
+  attempts: number
+  nextAttemptAt: number
+  /** When the first attempt was due (the task became final): retries stop WEBHOOK_MAX_AGE_MS later. */
+  firstAttemptAt: number
+}
+
+/** Pending webhook deliveries: kept in the store, so they survive a restart and are shared by replicas. */
+export interface DeliveryStore {
+  /**
+   * Due deliveries (nextAttemptAt <= now), earliest first, at most `limit`; each one's nextAttemptAt
+   * moves to now + leaseMs in the same atomic step, so no other loop or replica sends it meanwhile.
+   */
+  claimDueDeliveries(now: number, limit: number, leaseMs: number): Promise<Delivery[]>
+  /** Delivered: forget it. */
+  completeDelivery(id: string): Promise<void>
+  /** Failed (or abandoned): try again at `nextAttemptAt`. No effect on a delivery already gone. */
+  rescheduleDelivery(id: string, attempts: number, nextAttemptAt: number): Promise<void>
+  /** Given up: forget it. */
+  dropDelivery(id: string): Promise<void>
+}
+
+export const deliveryIdOf = (taskId: string) => `msg_${taskId}`
+
+export type GatewayStore = TaskStore & LimitsStore & DeliveryStore

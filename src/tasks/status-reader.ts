@@ -21,6 +21,11 @@ interface QueryBody {
 
 const toMs = (t: number) => (t < 1e12 ? t * 1000 : t)
 
+export interface StatusReaderHooks {
+  /** A recorded answer first made a task final; `notified` when its webhook was enqueued with it. */
+  onFinal?(task: TaskRecord, notified: boolean): void
+}
+
 /**
  * Answers a status query: from the store when the last answer is final (and its video link
  * still valid) or fresh enough, else from the upstream, sharing one call among concurrent polls.
@@ -29,8 +34,9 @@ export class TaskStatusReader {
   private readonly pending = new Map<string, Promise<UpstreamAnswer>>()
 
   constructor(
-    private readonly deps: Pick<Deps, 'upstream' | 'store' | 'clock' | 'metrics'>,
+    private readonly deps: Pick<Deps, 'upstream' | 'store' | 'clock' | 'metrics' | 'tenants'>,
     private readonly config: Pick<Config, 'queryFreshnessMs'>,
+    private readonly hooks: StatusReaderHooks = {},
   ) {}
 
   async read(task: TaskRecord, request: CallContext): Promise<StatusAnswer> {
@@ -42,7 +48,7 @@ export class TaskStatusReader {
     const source = shared ? 'coalesced' : 'upstream'
     this.deps.metrics.queryAnswers.inc({ source })
     checkRelayable(answer)
-    if (!shared) await this.remember(task.taskId, answer)
+    if (!shared) await this.remember(task, answer)
     return { status: answer.status, text: answer.text, source }
   }
 
@@ -72,13 +78,13 @@ export class TaskStatusReader {
     return { answer: await call, shared: false }
   }
 
-  private async remember(taskId: string, answer: UpstreamAnswer): Promise<void> {
+  private async remember(task: TaskRecord, answer: UpstreamAnswer): Promise<void> {
     const body = answer.json as QueryBody
     if (answer.status !== 200 || body.code !== '20000' || typeof body.data?.status !== 'string') return
-    await this.deps.store.recordStatus(taskId, {
-      status: body.data.status,
-      answer: answer.text,
-      checkedAt: this.deps.clock.now(),
-    })
+    // The webhook is enqueued in the same store step that records the end, so it is never lost.
+    const notify = this.deps.tenants.tenant(task.tenantId)?.webhook_url !== undefined
+    const update = { status: body.data.status, answer: answer.text, checkedAt: this.deps.clock.now() }
+    const becameFinal = await this.deps.store.recordStatus(task.taskId, update, notify)
+    if (becameFinal) this.hooks.onFinal?.(task, notify)
   }
 }

@@ -88,6 +88,8 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     DATA_DIR: dataDir,
     LOG_LEVEL: 'debug',
     UPSTREAM_TIMEOUT_MS: '2000',
+    // Tests count upstream calls exactly: the background refresher runs only where a test asks for it.
+    REFRESH_INTERVAL_MS: '0',
     ...options.env,
   })
   const { stream, lines } = captureLogs()
