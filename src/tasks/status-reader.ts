@@ -7,6 +7,7 @@ import { type CallContext, callUpstream } from '../upstream/timed-call.js'
 
 /** The upstream keeps a finished video downloadable for 3 days. */
 export const VIDEO_URL_VALID_MS = 3 * 86_400_000
+const STATUS_WRITE_INTERVAL_MS = 1000
 
 export interface StatusAnswer {
   status: number
@@ -82,8 +83,13 @@ export class TaskStatusReader {
     const body = answer.json as QueryBody
     if (answer.status !== 200 || body.code !== '20000' || typeof body.data?.status !== 'string') return
     // The webhook is enqueued in the same store step that records the end, so it is never lost.
+    const now = this.deps.clock.now()
+    // A task polled many times a second need not be written each time: an unchanged, unfinished
+    // status is stored at most once per STATUS_WRITE_INTERVAL_MS (a copy then only looks older).
+    const unchanged = body.data.status === task.status && !FINAL_STATUSES.has(task.status)
+    if (unchanged && task.lastCheckedAt !== null && now - task.lastCheckedAt < STATUS_WRITE_INTERVAL_MS) return
     const notify = this.deps.tenants.tenant(task.tenantId)?.webhook_url !== undefined
-    const update = { status: body.data.status, answer: answer.text, checkedAt: this.deps.clock.now() }
+    const update = { status: body.data.status, answer: answer.text, checkedAt: now }
     const becameFinal = await this.deps.store.recordStatus(task.taskId, update, notify)
     if (becameFinal) this.hooks.onFinal?.(task, notify)
   }
