@@ -75,12 +75,14 @@ export function createUpstreamClient(options: UpstreamOptions): UpstreamClient {
     body?: string,
   ) {
     const started = performance.now()
-    const signal = AbortSignal.timeout(Math.max(1, deadline - Date.now()))
+    // undici's own per-request timers, not an AbortSignal.timeout each call: cheaper on the hot path.
+    const remaining = Math.max(1, deadline - Date.now())
     try {
       const res = await pool.request({
         method,
         path: prefix + path,
-        signal,
+        headersTimeout: remaining,
+        bodyTimeout: remaining,
         headers: {
           authorization,
           accept: 'application/json',
@@ -100,7 +102,7 @@ export function createUpstreamClient(options: UpstreamOptions): UpstreamClient {
         latencyMs: performance.now() - started,
       }
     } catch (err) {
-      throw mapTransportError(err, signal.aborted)
+      throw mapTransportError(err, Date.now() >= deadline)
     }
   }
 
