@@ -27,7 +27,6 @@ import { usageRoute } from './routes/usage.js'
 import { validatorCompiler } from './schemas/validator.js'
 import type { GatewayStore } from './store/types.js'
 import { tenantAuth } from './tenants/auth.js'
-import { browserTokens } from './tenants/browser-tokens.js'
 import type { TenantRegistry } from './tenants/registry.js'
 import type { UpstreamClient } from './upstream/client.js'
 
@@ -90,6 +89,8 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
     )
     request.log.info(
       {
+        tenant: request.principal?.tenant.id,
+        keyId: request.principal?.keyId,
         method: request.method,
         route,
         status: reply.statusCode,
@@ -113,10 +114,15 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
   await app.register(openApi)
   await app.register(tenantCors, { registry: deps.tenants })
   await app.register(rateLimits, { redis: deps.redis, keyPrefix: config.redisKeyPrefix })
+  // fast-jwt is loaded only when browser tokens are on.
   const tokens =
     config.browserTokenSecret === undefined
       ? undefined
-      : browserTokens(config.browserTokenSecret, deps.clock, deps.tenants)
+      : (await import('./tenants/browser-tokens.js')).browserTokens(
+          config.browserTokenSecret,
+          deps.clock,
+          deps.tenants,
+        )
   const auth = tenantAuth(deps.tenants, tokens)
   // Background work: webhooks of finished tasks, and a refresher that finds ends nobody polls for.
   const webhooks = new WebhookDispatcher(deps, config)

@@ -4,7 +4,6 @@ import { ConfigError } from './config/config-error.js'
 import type { Config } from './config/env.js'
 import { readTenantsFile } from './config/tenants-file.js'
 import { CIRCUIT_STATE_VALUES, createMetrics } from './observability/metrics.js'
-import { connectRedis, redisStore } from './store/redis.js'
 import { openSqliteStore } from './store/sqlite.js'
 import { TenantRegistry } from './tenants/registry.js'
 import { createUpstreamClient } from './upstream/client.js'
@@ -18,6 +17,8 @@ function openSqlite(dataDir: string) {
 }
 
 async function openRedis(url: string, prefix: string, logger: FastifyBaseLogger) {
+  // Loaded only when REDIS_URL is set: ioredis alone weighs about 20 MB of memory.
+  const { connectRedis, redisStore } = await import('./store/redis.js')
   const redis = connectRedis(url)
   // ioredis reports every failed reconnect; the log gets one line when Redis goes and one when it is back.
   let reachable = true

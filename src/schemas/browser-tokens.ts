@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import { DEFAULT_TTL_S, MAX_TTL_S } from '../tenants/browser-tokens.js'
+import { DEFAULT_TTL_S, MAX_TTL_S } from '../tenants/token-shape.js'
 import { Envelope } from './envelope.js'
 
 export const MintTokenBody = Type.Object(

@@ -87,7 +87,8 @@ export class TaskStatusReader {
     // A task polled many times a second need not be written each time: an unchanged, unfinished
     // status is stored at most once per STATUS_WRITE_INTERVAL_MS (a copy then only looks older).
     const unchanged = body.data.status === task.status && !FINAL_STATUSES.has(task.status)
-    if (unchanged && task.lastCheckedAt !== null && now - task.lastCheckedAt < STATUS_WRITE_INTERVAL_MS) return
+    if (unchanged && task.lastCheckedAt !== null && now - task.lastCheckedAt < STATUS_WRITE_INTERVAL_MS)
+      return
     const notify = this.deps.tenants.tenant(task.tenantId)?.webhook_url !== undefined
     const update = { status: body.data.status, answer: answer.text, checkedAt: now }
     const becameFinal = await this.deps.store.recordStatus(task.taskId, update, notify)

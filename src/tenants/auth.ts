@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { GatewayError } from '../errors.js'
-import { type BrowserTokens, looksLikeBrowserToken } from './browser-tokens.js'
+import type { BrowserTokens } from './browser-tokens.js'
 import type { Principal, TenantRegistry } from './registry.js'
+import { looksLikeBrowserToken } from './token-shape.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -82,7 +83,6 @@ export function tenantAuth(registry: TenantRegistry, tokens: BrowserTokens | und
       }
       if (!principal) throw unauthorized()
       request.principal = principal
-      request.log = request.log.child({ tenant: principal.tenant.id, keyId: principal.keyId })
       checkOrigin(request, principal)
     }
   return { keys: make(false, false), keysOrTokens: make(true, false), keysOrTokensInQuery: make(true, true) }

@@ -3,10 +3,9 @@ import { createSigner, createVerifier } from 'fast-jwt'
 import type { Clock } from '../app.js'
 import { GatewayError } from '../errors.js'
 import type { Principal, TenantRegistry } from './registry.js'
+import { DEFAULT_TTL_S } from './token-shape.js'
 
 const AUDIENCE = 'omni-gateway-browser'
-export const DEFAULT_TTL_S = 900
-export const MAX_TTL_S = 3600
 
 /** What a page's token allows: its tenant and minting key, and optionally one origin and a number of creates. */
 export interface BrowserGrant {
@@ -27,9 +26,6 @@ interface Claims {
   origin?: string
   max_creates?: number
 }
-
-/** A JWT has three base64url parts; a tenant key never contains a dot. */
-export const looksLikeBrowserToken = (credential: string) => /^eyJ[\w-]*\.[\w-]+\.[\w-]+$/.test(credential)
 
 const invalidToken = (why: string) =>
   new GatewayError(401, '40103', `the browser token ${why}; mint a new one`, [], {
