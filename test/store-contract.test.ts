@@ -311,3 +311,22 @@ describe.each(STORE_KINDS)('the %s store', (kind) => {
     })
   })
 })
+
+describe('the in-memory copy of finished tasks', () => {
+  it('answers a finished task without the store, for its owner only, and drops it on a status write', async () => {
+    const { withFinalTaskCache } = await import('../src/store/final-task-cache.js')
+    const inner = await openStore('sqlite')
+    const store = withFinalTaskCache(inner)
+    await store.reserve(reservation('r1'), {}, NOW)
+    await store.recordCreated(task('t1'), reservation('r1'))
+    await store.recordStatus('t1', { status: 'completed', answer: '{"code":"20000"}', checkedAt: NOW })
+    expect((await store.findOwned('acme', 't1'))?.status).toBe('completed')
+    await inner.close()
+    expect((await store.findOwned('acme', 't1'))?.status).toBe('completed')
+    expect(await store.findOwned('other', 't1')).toBeUndefined()
+    await expect(
+      store.recordStatus('t1', { status: 'completed', answer: '{}', checkedAt: NOW + 1 }),
+    ).rejects.toThrow()
+    await expect(store.findOwned('acme', 't1')).rejects.toThrow()
+  })
+})
