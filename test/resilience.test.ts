@@ -74,7 +74,8 @@ describe('the resilient upstream path', () => {
     gw.upstream.calls.filter((c) => c.operation === operation).length
 
   it('answers a query after a reset and a 503 by retrying', async () => {
-    await start()
+    // A budget large enough that a busy machine cannot spend it before the retries.
+    await start({ UPSTREAM_TIMEOUT_MS: '10000' })
     const id = (await create()).json().data.task_id
     gw.upstream.failNext('query', { kind: 'reset' })
     gw.upstream.failNext('query', { kind: 'status', status: 503 })
@@ -86,7 +87,7 @@ describe('the resilient upstream path', () => {
   })
 
   it('gives up after UPSTREAM_QUERY_RETRIES retries', async () => {
-    await start({ UPSTREAM_QUERY_RETRIES: '1' })
+    await start({ UPSTREAM_QUERY_RETRIES: '1', UPSTREAM_TIMEOUT_MS: '10000' })
     const id = (await create()).json().data.task_id
     gw.upstream.failNext('query', { kind: 'status', status: 502 }, 5)
     expect((await query(id)).statusCode).toBe(502)
