@@ -57,11 +57,6 @@ export class TaskWatcher {
     }
   }
 
-  /** Loops running now, for tests and metrics. */
-  get activeLoops(): number {
-    return this.loops.size
-  }
-
   /** Ends every stream (shutdown): listeners see onEnd, and EventSource clients reconnect elsewhere. */
   close(): void {
     for (const loop of this.loops.values()) {
