@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Config } from './config/env.js'
 import { envelope, GatewayError, toGatewayError } from './errors.js'
 import { type Metrics, rejectionReason } from './observability/metrics.js'
+import { lazyRequestLogger } from './observability/request-logger.js'
 import { adminRoutes } from './routes/admin/index.js'
 import { tenantCors } from './routes/cors.js'
 import { docsRoutes, openApi } from './routes/docs.js'
@@ -65,6 +66,7 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     genReqId: requestIdOf,
+    childLoggerFactory: lazyRequestLogger,
     bodyLimit: config.bodyLimitBytes,
     return503OnClosing: true,
   })
@@ -76,10 +78,12 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
   app.decorateRequest('errorCode', undefined)
   app.addSchema(ErrorEnvelope)
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback hooks, not async ones: they run on every request, and a promise each is measurable.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
+    done()
   })
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched'
     const reason = rejectionReason(request.errorCode)
     if (reason) deps.metrics.rejections.inc({ tenant: request.principal?.tenant.id ?? 'unknown', reason })
@@ -87,8 +91,9 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
       { method: request.method, route, status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     )
-    request.log.info(
+    deps.logger.info(
       {
+        reqId: request.id,
         tenant: request.principal?.tenant.id,
         keyId: request.principal?.keyId,
         method: request.method,
@@ -100,6 +105,7 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
       },
       'request',
     )
+    done()
   })
   app.setErrorHandler((err, request, reply) => {
     const e = toGatewayError(err)

@@ -4,14 +4,14 @@ import { ConfigError } from './config/config-error.js'
 import type { Config } from './config/env.js'
 import { readTenantsFile } from './config/tenants-file.js'
 import { CIRCUIT_STATE_VALUES, createMetrics } from './observability/metrics.js'
-import { withFinalTaskCache } from './store/final-task-cache.js'
 import { openSqliteStore } from './store/sqlite.js'
+import { withTaskCache } from './store/task-cache.js'
 import { TenantRegistry } from './tenants/registry.js'
 import { createUpstreamClient } from './upstream/client.js'
 
 function openSqlite(dataDir: string) {
   try {
-    return { store: withFinalTaskCache(openSqliteStore(dataDir)), redis: undefined }
+    return { store: withTaskCache(openSqliteStore(dataDir)), redis: undefined }
   } catch (err) {
     throw new ConfigError(`DATA_DIR ${dataDir} cannot hold the store: ${(err as Error).message}`)
   }
@@ -38,7 +38,7 @@ async function openRedis(url: string, prefix: string, logger: FastifyBaseLogger)
     redis.disconnect()
     throw new ConfigError(`REDIS_URL cannot be reached: ${(err as Error).message}`)
   }
-  return { store: withFinalTaskCache(redisStore(redis, prefix)), redis }
+  return { store: withTaskCache(redisStore(redis, prefix)), redis }
 }
 
 /** Wires the real dependencies from configuration; throws ConfigError for anything the operator must fix. */

@@ -312,21 +312,36 @@ describe.each(STORE_KINDS)('the %s store', (kind) => {
   })
 })
 
-describe('the in-memory copy of finished tasks', () => {
-  it('answers a finished task without the store, for its owner only, and drops it on a status write', async () => {
-    const { withFinalTaskCache } = await import('../src/store/final-task-cache.js')
+describe('the in-memory copy of tasks', () => {
+  it('answers a known task without the store, for its owner only, with the latest status it wrote', async () => {
+    const { withTaskCache } = await import('../src/store/task-cache.js')
     const inner = await openStore('sqlite')
-    const store = withFinalTaskCache(inner)
+    const store = withTaskCache(inner)
     await store.reserve(reservation('r1'), {}, NOW)
     await store.recordCreated(task('t1'), reservation('r1'))
+    expect((await store.findOwned('acme', 't1'))?.status).toBe('queued')
     await store.recordStatus('t1', { status: 'completed', answer: '{"code":"20000"}', checkedAt: NOW })
-    expect((await store.findOwned('acme', 't1'))?.status).toBe('completed')
     await inner.close()
-    expect((await store.findOwned('acme', 't1'))?.status).toBe('completed')
+    const cached = await store.findOwned('acme', 't1')
+    expect(cached).toMatchObject({ status: 'completed', lastAnswer: '{"code":"20000"}', lastCheckedAt: NOW })
     expect(await store.findOwned('other', 't1')).toBeUndefined()
     await expect(
       store.recordStatus('t1', { status: 'completed', answer: '{}', checkedAt: NOW + 1 }),
     ).rejects.toThrow()
+    await expect(store.findOwned('acme', 'unknown')).rejects.toThrow()
+  })
+
+  it('keeps at most its bound of tasks, dropping the oldest first', async () => {
+    const { withTaskCache } = await import('../src/store/task-cache.js')
+    const inner = await openStore('sqlite')
+    const store = withTaskCache(inner, 2)
+    for (const id of ['t1', 't2', 't3']) {
+      await store.reserve(reservation(`r-${id}`), {}, NOW)
+      await store.recordCreated(task(id), reservation(`r-${id}`))
+    }
+    await inner.close()
+    expect((await store.findOwned('acme', 't3'))?.taskId).toBe('t3')
+    expect((await store.findOwned('acme', 't2'))?.taskId).toBe('t2')
     await expect(store.findOwned('acme', 't1')).rejects.toThrow()
   })
 })

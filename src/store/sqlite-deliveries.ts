@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3'
+import type { GroupWrite } from './sqlite-group-commit.js'
 import type { Delivery, DeliveryStore, StatusUpdate } from './types.js'
 
 /**
@@ -53,7 +54,7 @@ export function unfinishedStatement<Row>(db: Database.Database) {
   )
 }
 
-export function sqliteDeliveries(db: Database.Database): DeliveryStore {
+export function sqliteDeliveries(db: Database.Database, write: GroupWrite): DeliveryStore {
   const due = db.prepare<[number, number], DeliveryRow>(
     'SELECT * FROM webhook_deliveries WHERE next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?',
   )
@@ -69,18 +70,17 @@ export function sqliteDeliveries(db: Database.Database): DeliveryStore {
     return rows.map(toDelivery)
   })
 
+  const forget = db.transaction((id: string) => {
+    remove.run(id)
+  })
+  const retryLater = db.transaction((id: string, attempts: number, nextAttemptAt: number) => {
+    reschedule.run(attempts, nextAttemptAt, id)
+  })
+
   return {
-    async claimDueDeliveries(now, limit, leaseMs) {
-      return claim.immediate(now, limit, leaseMs)
-    },
-    async completeDelivery(id) {
-      remove.run(id)
-    },
-    async rescheduleDelivery(id, attempts, nextAttemptAt) {
-      reschedule.run(attempts, nextAttemptAt, id)
-    },
-    async dropDelivery(id) {
-      remove.run(id)
-    },
+    claimDueDeliveries: (now, limit, leaseMs) => write(() => claim(now, limit, leaseMs)),
+    completeDelivery: (id) => write(() => forget(id)),
+    rescheduleDelivery: (id, attempts, nextAttemptAt) => write(() => retryLater(id, attempts, nextAttemptAt)),
+    dropDelivery: (id) => write(() => forget(id)),
   }
 }

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3'
+import type { GroupWrite } from './sqlite-group-commit.js'
 import type {
   IdempotencyBegin,
   IdempotencyTiming,
@@ -55,7 +56,7 @@ export function limitStatements(db: Database.Database) {
   }
 }
 
-export function sqliteLimits(db: Database.Database): LimitsStore {
+export function sqliteLimits(db: Database.Database, write: GroupWrite): LimitsStore {
   const s = limitStatements(db)
   const findKey = db.prepare<[string, string], IdempotencyRow>(
     'SELECT * FROM idempotency WHERE tenant_id = ? AND key = ?',
@@ -78,7 +79,7 @@ export function sqliteLimits(db: Database.Database): LimitsStore {
      WHERE tenant_id = ? AND day >= ? AND day <= ? ORDER BY day DESC, model`,
   )
 
-  // better-sqlite3 runs a transaction synchronously, and IMMEDIATE takes the write lock up front,
+  // better-sqlite3 runs a transaction synchronously, and the group commit holds the write lock,
   // so no other request or process can slip between the check and the change.
   const reserve = db.transaction((r: Reservation, limits: TenantLimitsInForce, now: number) => {
     s.pruneInFlight.run(r.tenantId, now)
@@ -116,30 +117,30 @@ export function sqliteLimits(db: Database.Database): LimitsStore {
     },
   )
 
+  const takeAllowance = db.transaction((key: string, max: number, expiresAt: number) => {
+    pruneAllowances.run(Date.now())
+    return useAllowance.run({ key, max, expiresAt }).changes > 0
+  })
+  const oneStatement = (statement: Database.Statement) =>
+    db.transaction((...params: unknown[]) => {
+      statement.run(...params)
+    })
+  const finish = oneStatement(finishKey)
+  const drop = oneStatement(dropKey)
+  const refund = oneStatement(refundAllowance)
+
   return {
-    async reserve(r, limits, now) {
-      return reserve.immediate(r, limits, now)
-    },
-    async release(r) {
-      release.immediate(r)
-    },
-    async beginIdempotent(tenantId, key, fingerprint, timing) {
-      return begin.immediate(tenantId, key, fingerprint, timing)
-    },
-    async completeIdempotent(tenantId, key, status, body) {
-      finishKey.run(status, body, tenantId, key)
-    },
-    async abandonIdempotent(tenantId, key) {
-      dropKey.run(tenantId, key)
-    },
+    reserve: (r, limits, now) => write(() => reserve(r, limits, now)),
+    release: (r) => write(() => release(r)),
+    beginIdempotent: (tenantId, key, fingerprint, timing) =>
+      write(() => begin(tenantId, key, fingerprint, timing)),
+    completeIdempotent: (tenantId, key, status, body) => write(() => finish(status, body, tenantId, key)),
+    abandonIdempotent: (tenantId, key) => write(() => drop(tenantId, key)),
     async consumeAllowance(key, max, expiresAt) {
       if (max < 1) return false
-      pruneAllowances.run(Date.now())
-      return useAllowance.run({ key, max, expiresAt }).changes > 0
+      return write(() => takeAllowance(key, max, expiresAt))
     },
-    async refundAllowance(key) {
-      refundAllowance.run(key)
-    },
+    refundAllowance: (key) => write(() => refund(key)),
     async usage(tenantId, fromDay, toDay) {
       return usageRows.all(tenantId, fromDay, toDay) as Awaited<ReturnType<LimitsStore['usage']>>
     },

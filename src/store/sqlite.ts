@@ -9,6 +9,7 @@ import {
   sqliteDeliveries,
   unfinishedStatement,
 } from './sqlite-deliveries.js'
+import { groupCommit } from './sqlite-group-commit.js'
 import { ALLOWANCES_MIGRATION, LIMITS_MIGRATION, limitStatements, sqliteLimits } from './sqlite-limits.js'
 import {
   deliveryIdOf,
@@ -88,6 +89,8 @@ export function openSqliteStore(dataDir: string): GatewayStore {
   db.pragma('synchronous = NORMAL')
   db.pragma('busy_timeout = 5000')
   migrate(db)
+  const commits = groupCommit(db)
+  const write = commits.write
 
   const insert = db.prepare(
     `INSERT INTO tasks (task_id, tenant_id, key_id, model, billable_seconds, resolution, recorded_at,
@@ -134,10 +137,10 @@ export function openSqliteStore(dataDir: string): GatewayStore {
   })
 
   return {
-    ...sqliteLimits(db),
-    ...sqliteDeliveries(db),
+    ...sqliteLimits(db, write),
+    ...sqliteDeliveries(db, write),
     async recordCreated(task, reservation) {
-      recordCreated.immediate(task, reservation)
+      await write(() => recordCreated(task, reservation))
     },
     async findOwned(tenantId, taskId) {
       const row = findOwned.get(taskId, tenantId)
@@ -150,7 +153,7 @@ export function openSqliteStore(dataDir: string): GatewayStore {
       return rows.map(toRecord)
     },
     async recordStatus(taskId, update, notify = false) {
-      return recordStatus.immediate(taskId, update, notify)
+      return write(() => recordStatus(taskId, update, notify))
     },
     async listUnfinished(now, maxAgeMs, staleBefore, limit) {
       return listUnfinished.all(now - maxAgeMs, staleBefore, limit).map(toRecord)
@@ -159,7 +162,9 @@ export function openSqliteStore(dataDir: string): GatewayStore {
       db.prepare('SELECT 1').get()
     },
     async close() {
-      if (db.open) db.close()
+      if (!db.open) return
+      commits.flush()
+      db.close()
     },
   }
 }

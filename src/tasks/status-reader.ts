@@ -33,6 +33,8 @@ export interface StatusReaderHooks {
  */
 export class TaskStatusReader {
   private readonly pending = new Map<string, Promise<UpstreamAnswer>>()
+  /** When a completed task's stored video link stops being valid: parsed once per stored answer. */
+  private readonly linkValidUntil = new WeakMap<TaskRecord, number>()
 
   constructor(
     private readonly deps: Pick<Deps, 'upstream' | 'store' | 'clock' | 'metrics' | 'tenants'>,
@@ -57,11 +59,15 @@ export class TaskStatusReader {
     const now = this.deps.clock.now()
     if (FINAL_STATUSES.has(task.status)) {
       if (task.status === 'failed') return true
-      const body = JSON.parse(task.lastAnswer as string) as QueryBody
-      const completedAt =
-        typeof body.data?.completed_at === 'number' ? toMs(body.data.completed_at) : Infinity
-      const seenAt = task.lastCheckedAt ?? 0
-      return now - Math.min(completedAt, seenAt) < VIDEO_URL_VALID_MS
+      let validUntil = this.linkValidUntil.get(task)
+      if (validUntil === undefined) {
+        const body = JSON.parse(task.lastAnswer as string) as QueryBody
+        const completedAt =
+          typeof body.data?.completed_at === 'number' ? toMs(body.data.completed_at) : Infinity
+        validUntil = Math.min(completedAt, task.lastCheckedAt ?? 0) + VIDEO_URL_VALID_MS
+        this.linkValidUntil.set(task, validUntil)
+      }
+      return now < validUntil
     }
     return task.lastCheckedAt !== null && now - task.lastCheckedAt < this.config.queryFreshnessMs
   }

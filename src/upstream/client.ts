@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool } from 'undici'
 import { type CircuitState, createCircuit } from './circuit.js'
+import { collect } from './collect-handler.js'
 import { mapTransportError } from './map-error.js'
 import { backoffMs, shouldRetry } from './retry.js'
 
@@ -78,7 +79,7 @@ export function createUpstreamClient(options: UpstreamOptions): UpstreamClient {
     // undici's own per-request timers, not an AbortSignal.timeout each call: cheaper on the hot path.
     const remaining = Math.max(1, deadline - Date.now())
     try {
-      const res = await pool.request({
+      const res = await collect(pool, {
         method,
         path: prefix + path,
         headersTimeout: remaining,
@@ -92,12 +93,11 @@ export function createUpstreamClient(options: UpstreamOptions): UpstreamClient {
         },
         body,
       })
-      const text = await res.body.text()
       const retryAfter = res.headers['retry-after']
       return {
         status: res.statusCode,
-        text,
-        json: parseJson(text),
+        text: res.text,
+        json: parseJson(res.text),
         retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
         latencyMs: performance.now() - started,
       }
