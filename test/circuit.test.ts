@@ -32,7 +32,8 @@ describe('the upstream circuit breaker', () => {
   })
 
   it('stays closed while failures are at most half of the recent calls', async () => {
-    for (const call of [ok, serverError, ok, reset, ok, serverError]) await circuit.run(call).catch(() => undefined)
+    for (const call of [ok, serverError, ok, reset, ok, serverError])
+      await circuit.run(call).catch(() => undefined)
     expect(circuit.state()).toBe('closed')
     expect(changes).toEqual([])
   })

@@ -75,6 +75,16 @@ describe.each(STORE_KINDS)('the %s store', (kind) => {
     expect(await store.reserve(reservation('new'), limits, NOW + 2 * HOUR)).toEqual({ ok: true })
   })
 
+  it('counts the seconds of a task whose reservation was never held once, when it is recorded', async () => {
+    await store.recordCreated(task('t1'), reservation('never-held'))
+    expect(await store.today('acme', DAY, NOW)).toEqual({ secondsUsed: 6, inFlight: 1 })
+    await store.reserve(reservation('r2'), {}, NOW)
+    await store.recordCreated(task('t2'), reservation('r2'))
+    expect(await store.today('acme', DAY, NOW)).toEqual({ secondsUsed: 12, inFlight: 2 })
+    await store.release(reservation('never-held'))
+    expect((await store.today('acme', DAY, NOW)).secondsUsed).toBe(12)
+  })
+
   it('turns a reservation into a recorded task that stays in flight until it ends', async () => {
     await store.reserve(reservation('r1'), {}, NOW)
     await store.recordCreated(task('t1'), reservation('r1'))
@@ -331,7 +341,7 @@ describe('the in-memory copy of tasks', () => {
     await expect(store.findOwned('acme', 'unknown')).rejects.toThrow()
   })
 
-  it('keeps at most its bound of tasks, dropping the oldest first', async () => {
+  it('keeps at most its bound of tasks, dropping the least recently used first', async () => {
     const { withTaskCache } = await import('../src/store/task-cache.js')
     const inner = await openStore('sqlite')
     const store = withTaskCache(inner, 2)

@@ -31,6 +31,9 @@ export async function reserveCreate(
     expiresAt: now + taskMaxAgeMs,
   }
   const limits = limitsInForce(tenant.limits)
+  // Without a limit there is nothing for concurrent creates to overrun: the reservation is not
+  // stored, and recording the task counts its seconds (a store write saved on every such create).
+  if (limits.maxConcurrentTasks === undefined && limits.dailyVideoSeconds === undefined) return reservation
   const result = await store.reserve(reservation, limits, now)
   if (result.ok) return reservation
   if (result.reason === 'concurrency') {

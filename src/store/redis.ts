@@ -28,6 +28,7 @@ type Scripted = Redis & {
     k3: string,
     k4: string,
     k5: string,
+    k6: string,
     ...args: (string | number)[]
   ): Promise<number>
   ogRecordStatus(k1: string, ...args: (string | number)[]): Promise<number>
@@ -52,7 +53,7 @@ function defineScripts(redis: Redis): Scripted {
   }
   define('ogReserve', 2, scripts.RESERVE)
   define('ogRelease', 2, scripts.RELEASE)
-  define('ogRecordCreated', 5, scripts.RECORD_CREATED)
+  define('ogRecordCreated', 6, scripts.RECORD_CREATED)
   define('ogRecordStatus', 1, scripts.RECORD_STATUS)
   define('ogBeginIdempotent', 1, scripts.BEGIN_IDEMPOTENT)
   define('ogAbandonIdempotent', 1, scripts.ABANDON_IDEMPOTENT)
@@ -127,6 +128,7 @@ export function redisStore(client: Redis, prefix = 'og:'): GatewayStore {
         k.inflight(task.tenantId),
         k.usage(task.tenantId, r.day),
         deliveryKeys(prefix).unfinished,
+        k.daily(task.tenantId, r.day),
         r.id,
         task.taskId,
         task.recordedAt,
@@ -134,6 +136,7 @@ export function redisStore(client: Redis, prefix = 'og:'): GatewayStore {
         task.model,
         task.billableSeconds,
         USAGE_TTL_S,
+        DAILY_TTL_S,
         ...fields,
       )
     },

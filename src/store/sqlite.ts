@@ -118,7 +118,9 @@ export function openSqliteStore(dataDir: string): GatewayStore {
 
   const recordCreated = db.transaction((task: NewTask, reservation: Reservation) => {
     insert.run(task)
-    limits.removeInFlight.run(reservation.id)
+    // A reservation never held (a tenant without limits) has its seconds counted only now.
+    if (limits.removeInFlight.run(reservation.id).changes === 0)
+      limits.addSeconds.run(task.tenantId, reservation.day, task.billableSeconds)
     limits.addInFlight.run(task.taskId, task.tenantId, reservation.expiresAt)
     limits.countUsage.run(task.tenantId, reservation.day, task.model, 1, 0, task.billableSeconds)
   })

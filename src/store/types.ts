@@ -33,7 +33,10 @@ export interface ListPosition {
 
 /** Where task ownership lives: SQLite embedded, Redis when replicas share state. */
 export interface TaskStore {
-  /** Records an accepted task in place of its reservation: it now counts in flight and in usage. */
+  /**
+   * Records an accepted task in place of its reservation: it now counts in flight and in usage. A
+   * reservation that was never held (see reserveCreate) has its seconds counted for the day here.
+   */
   recordCreated(task: NewTask, reservation: Reservation): Promise<void>
   /** The task if it exists and belongs to the tenant; one answer for "missing" and "not yours". */
   findOwned(tenantId: string, taskId: string): Promise<TaskRecord | undefined>
