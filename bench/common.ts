@@ -15,6 +15,12 @@ export interface LoadRequest {
   method: 'GET' | 'POST'
   /** Cycled through in order, one counter per request kind shared by every connection. */
   paths: string[]
+  /**
+   * Each connection walks the paths in order by itself instead: autocannon then builds every request
+   * once, which keeps the load generator's own cost down, but two connections may ask for one path
+   * at the same moment (fine where that cannot change what the target does).
+   */
+  perConnection?: boolean
   body?: string
   headers?: Record<string, string>
 }
