@@ -83,6 +83,8 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
     reply.header('x-request-id', request.id)
     done()
   })
+  // The level is set once at start: decided here, a quiet gateway builds no log object per request.
+  const logsRequests = ['info', 'debug', 'trace'].includes(deps.logger.level)
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched'
     const reason = rejectionReason(request.errorCode)
@@ -91,20 +93,21 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
       { method: request.method, route, status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     )
-    deps.logger.info(
-      {
-        reqId: request.id,
-        tenant: request.principal?.tenant.id,
-        keyId: request.principal?.keyId,
-        method: request.method,
-        route,
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime * 10) / 10,
-        upstreamMs: request.upstreamMs,
-        code: request.errorCode,
-      },
-      'request',
-    )
+    if (logsRequests)
+      deps.logger.info(
+        {
+          reqId: request.id,
+          tenant: request.principal?.tenant.id,
+          keyId: request.principal?.keyId,
+          method: request.method,
+          route,
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 10) / 10,
+          upstreamMs: request.upstreamMs,
+          code: request.errorCode,
+        },
+        'request',
+      )
     done()
   })
   app.setErrorHandler((err, request, reply) => {
