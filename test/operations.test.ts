@@ -72,6 +72,18 @@ describe('operations routes', () => {
     expect(gw.logs.join('\n')).not.toContain(team.key)
   })
 
+  it('binds the request id to lines a route writes through its request logger', async () => {
+    await gw.app.inject({
+      method: 'POST',
+      url: '/v1/gemini/omni/videos',
+      headers: { ...bearer(team.key), 'x-request-id': 'trace-43' },
+      payload: validCreate,
+    })
+    const created = gw.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'task created')
+    expect(created).toHaveLength(1)
+    expect(created[0]).toMatchObject({ reqId: 'trace-43', model: expect.any(String) })
+  })
+
   it.each(['/healthz', '/readyz', '/metrics', '/openapi.json'])(
     'serves %s under /api/open-api too',
     async (path) => {
