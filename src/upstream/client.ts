@@ -73,11 +73,14 @@ export function createUpstreamClient(options: UpstreamOptions): UpstreamClient {
     path: string,
     requestId: string,
     deadline: number,
+    retry: boolean,
     body?: string,
   ) {
     const started = performance.now()
-    // undici's own per-request timers, not an AbortSignal.timeout each call: cheaper on the hot path.
-    const remaining = Math.max(1, deadline - Date.now())
+    // A first attempt has the whole budget, which is the pool's own timeout: undici then re-arms
+    // the connection's one timer instead of making two per call (each lives ~1 s, so every one of
+    // them was promoted to the old generation). A retry gets what is left of the budget.
+    const remaining = retry ? Math.max(1, deadline - Date.now()) : undefined
     try {
       const res = await collect(pool, {
         method,
@@ -119,7 +122,9 @@ export function createUpstreamClient(options: UpstreamOptions): UpstreamClient {
     for (let n = 1; ; n++) {
       let outcome: { answer?: UpstreamAnswer; err?: unknown }
       try {
-        outcome = { answer: await circuit.run(() => attempt(method, path, requestId, deadline, body)) }
+        outcome = {
+          answer: await circuit.run(() => attempt(method, path, requestId, deadline, n > 1, body)),
+        }
       } catch (err) {
         outcome = { err }
       }
