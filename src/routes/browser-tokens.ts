@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { fieldError } from '../errors.js'
-import { perMinute } from '../limits/rate.js'
+import { perMinuteLimit } from '../limits/rate.js'
 import { MintedToken, MintTokenBody } from '../schemas/browser-tokens.js'
 import { ErrorResponses } from '../schemas/envelope.js'
 import { type Authenticate, principalOf } from '../tenants/auth.js'
@@ -11,8 +11,7 @@ export function browserTokenRoute(tokens: BrowserTokens, authenticate: Authentic
     app.post(
       '/v1/browser-tokens',
       {
-        onRequest: authenticate,
-        config: { rateLimit: perMinute('query') },
+        onRequest: [authenticate, perMinuteLimit(app, 'query')],
         schema: {
           summary: 'Mint a short-lived token for a web page',
           description:

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../app.js'
-import { perMinute } from '../limits/rate.js'
+import { perMinuteLimit } from '../limits/rate.js'
 import { tenantUsage } from '../limits/usage.js'
 import { ErrorResponses } from '../schemas/envelope.js'
 import { UsageEnvelope, UsageQuery } from '../schemas/usage.js'
@@ -11,8 +11,7 @@ export function usageRoute(deps: Pick<Deps, 'store' | 'clock'>, authenticate: Au
     app.get(
       '/v1/usage',
       {
-        onRequest: authenticate,
-        config: { rateLimit: perMinute('query') },
+        onRequest: [authenticate, perMinuteLimit(app, 'query')],
         schema: {
           summary: "The caller's tenant's usage and what is left today",
           description:

@@ -3,7 +3,7 @@ import type { Deps } from '../../app.js'
 import type { Config } from '../../config/env.js'
 import { GatewayError } from '../../errors.js'
 import { beginIdempotentCreate, idempotencyKeyOf } from '../../limits/idempotency.js'
-import { perMinute } from '../../limits/rate.js'
+import { perMinuteLimit } from '../../limits/rate.js'
 import { ErrorResponses } from '../../schemas/envelope.js'
 import { CreatedEnvelope, CreateVideoBody } from '../../schemas/videos.js'
 import { type Authenticate, principalOf } from '../../tenants/auth.js'
@@ -20,8 +20,7 @@ export function videoCreateRoute(
     app.post(
       '/v1/gemini/omni/videos',
       {
-        onRequest: authenticate,
-        config: { rateLimit: perMinute('create') },
+        onRequest: [authenticate, perMinuteLimit(app, 'create')],
         schema: {
           summary: 'Create a video task',
           description:

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { Deps } from '../../app.js'
 import { envelope, GatewayError } from '../../errors.js'
-import { perMinute } from '../../limits/rate.js'
+import { perMinuteLimit } from '../../limits/rate.js'
 import { ErrorResponses } from '../../schemas/envelope.js'
 import { TaskIdParams } from '../../schemas/videos.js'
 import type { TaskWatcher } from '../../tasks/watcher.js'
@@ -31,8 +31,7 @@ export function videoEventsRoute(
     app.get(
       '/v1/videos/:taskId/events',
       {
-        onRequest: authenticate,
-        config: { rateLimit: perMinute('query') },
+        onRequest: [authenticate, perMinuteLimit(app, 'query')],
         schema: {
           summary: 'Stream a task’s status changes (Server-Sent Events)',
           description:

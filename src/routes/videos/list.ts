@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../app.js'
 import { fieldError } from '../../errors.js'
-import { perMinute } from '../../limits/rate.js'
+import { perMinuteLimit } from '../../limits/rate.js'
 import { ErrorResponses } from '../../schemas/envelope.js'
 import { ListQuery, TaskListEnvelope, type TaskSummary } from '../../schemas/videos.js'
 import type { ListPosition, TaskRecord } from '../../store/types.js'
@@ -32,8 +32,7 @@ export function videoListRoute(deps: Pick<Deps, 'store'>, authenticate: Authenti
     app.get(
       '/v1/videos',
       {
-        onRequest: authenticate,
-        config: { rateLimit: perMinute('query') },
+        onRequest: [authenticate, perMinuteLimit(app, 'query')],
         schema: {
           summary: "List the caller's tenant's tasks",
           description:

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../app.js'
 import { GatewayError } from '../../errors.js'
-import { perMinute } from '../../limits/rate.js'
+import { perMinuteLimit } from '../../limits/rate.js'
 import { ErrorResponses } from '../../schemas/envelope.js'
 import { TaskEnvelope, TaskIdParams } from '../../schemas/videos.js'
 import type { TaskStatusReader } from '../../tasks/status-reader.js'
@@ -16,8 +16,7 @@ export function videoQueryRoute(
     app.get(
       '/v1/videos/:taskId',
       {
-        onRequest: authenticate,
-        config: { rateLimit: perMinute('query') },
+        onRequest: [authenticate, perMinuteLimit(app, 'query')],
         schema: {
           summary: 'Query a video task',
           description:
