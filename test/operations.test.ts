@@ -1,5 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { bearer, makeTenant, startTestGateway, type TestGateway, validCreate } from './helpers/gateway.js'
+import {
+  bearer,
+  createTask,
+  makeTenant,
+  startTestGateway,
+  type TestGateway,
+  validCreate,
+} from './helpers/gateway.js'
 
 const team = makeTenant('team')
 
@@ -27,12 +34,7 @@ describe('operations routes', () => {
   })
 
   it('serves Prometheus metrics with request durations by route and status', async () => {
-    await gw.app.inject({
-      method: 'POST',
-      url: '/v1/gemini/omni/videos',
-      headers: bearer(team.key),
-      payload: validCreate,
-    })
+    await createTask(gw, team.key)
     const res = await gw.app.inject({ method: 'GET', url: '/metrics' })
     expect(res.headers['content-type']).toContain('text/plain')
     expect(res.body).toMatch(

@@ -1,6 +1,6 @@
 import { setTimeout } from 'node:timers/promises'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { bearer, makeTenant, startTestGateway, type TestGateway, validCreate } from './helpers/gateway.js'
+import { bearer, createTask, makeTenant, startTestGateway, type TestGateway } from './helpers/gateway.js'
 import { TEST_REDIS_URL, uniquePrefix } from './helpers/stores.js'
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js'
 
@@ -22,13 +22,7 @@ describe('when Redis is unreachable', () => {
     await proxy.close()
   })
 
-  const create = () =>
-    gw.app.inject({
-      method: 'POST',
-      url: '/v1/gemini/omni/videos',
-      headers: bearer(team.key),
-      payload: validCreate,
-    })
+  const create = () => createTask(gw, team.key)
   const ready = () => gw.app.inject({ method: 'GET', url: '/readyz' })
   const untilReady = async () => {
     for (let i = 0; i < 100 && (await ready()).statusCode !== 200; i++) await setTimeout(50)

@@ -3,7 +3,7 @@ import { setTimeout } from 'node:timers/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import { GatewayError } from '../src/errors.js'
 import { shouldRetry } from '../src/upstream/retry.js'
-import { bearer, makeTenant, startTestGateway, type TestGateway, validCreate } from './helpers/gateway.js'
+import { bearer, createTask, makeTenant, startTestGateway, type TestGateway } from './helpers/gateway.js'
 
 const team = makeTenant('team')
 const connectionFailed = (code: string) =>
@@ -61,13 +61,7 @@ describe('the resilient upstream path', () => {
       gw = g
       return g
     })
-  const create = () =>
-    gw.app.inject({
-      method: 'POST',
-      url: '/v1/gemini/omni/videos',
-      headers: bearer(team.key),
-      payload: validCreate,
-    })
+  const create = () => createTask(gw, team.key)
   const query = (id: string) =>
     gw.app.inject({ method: 'GET', url: `/v1/videos/${id}`, headers: bearer(team.key) })
   const calls = (operation: 'create' | 'query') =>

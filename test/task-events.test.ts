@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { bearer, makeTenant, startTestGateway, type TestGateway, validCreate } from './helpers/gateway.js'
+import { bearer, createTask, makeTenant, startTestGateway, type TestGateway } from './helpers/gateway.js'
 import { rememberSecret } from './helpers/secrets.js'
 
 const team = makeTenant('team')
@@ -38,12 +38,7 @@ describe('GET /v1/videos/{taskId}/events', () => {
         BROWSER_TOKEN_SECRET: rememberSecret('sse-secret-0123456789-0123456789-abcdef'),
       },
     })
-    const created = await gw.app.inject({
-      method: 'POST',
-      url: '/v1/gemini/omni/videos',
-      headers: bearer(team.key),
-      payload: validCreate,
-    })
+    const created = await createTask(gw, team.key)
     taskId = created.json().data.task_id
   })
   afterEach(async () => {

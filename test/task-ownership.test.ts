@@ -1,5 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { bearer, makeTenant, startTestGateway, type TestGateway, validCreate } from './helpers/gateway.js'
+import {
+  bearer,
+  createTask,
+  makeTenant,
+  startTestGateway,
+  type TestGateway,
+  validCreate,
+} from './helpers/gateway.js'
 
 const alpha = makeTenant('alpha')
 const beta = makeTenant('beta')
@@ -104,12 +111,7 @@ describe('task ownership', () => {
 describe('a restart with the same DATA_DIR', () => {
   it('keeps every recorded task and who owns it', async () => {
     const first = await startTestGateway({ tenants: [alpha, beta] })
-    const created = await first.app.inject({
-      method: 'POST',
-      url: '/v1/gemini/omni/videos',
-      headers: bearer(alpha.key),
-      payload: validCreate,
-    })
+    const created = await createTask(first, alpha.key)
     const taskId = created.json().data.task_id
     await first.app.close()
     await first.deps.store.close()

@@ -2,11 +2,11 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { VIDEO_URL_VALID_MS } from '../src/tasks/status-reader.js'
 import {
   bearer,
+  createTask,
   makeTenant,
   manualClock,
   startTestGateway,
   type TestGateway,
-  validCreate,
 } from './helpers/gateway.js'
 
 const team = makeTenant('team')
@@ -21,12 +21,7 @@ describe('answering status queries', () => {
   async function setup(env: Record<string, string> = {}) {
     const clock = manualClock()
     gw = await startTestGateway({ tenants: [team], clock, env, simulator: { taskDurationMs: TASK_MS } })
-    const created = await gw.app.inject({
-      method: 'POST',
-      url: '/v1/gemini/omni/videos',
-      headers: bearer(team.key),
-      payload: validCreate,
-    })
+    const created = await createTask(gw, team.key)
     const taskId = created.json().data.task_id as string
     const query = () =>
       gw.app.inject({ method: 'GET', url: `/v1/videos/${taskId}`, headers: bearer(team.key) })

@@ -2,11 +2,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Fault } from '../src/simulator/app.js'
 import {
   bearer,
+  createTask,
   makeTenant,
   startTestGateway,
   type TestGateway,
   UPSTREAM_TEST_TOKEN,
-  validCreate,
 } from './helpers/gateway.js'
 
 const team = makeTenant('team')
@@ -20,13 +20,7 @@ describe('upstream failures on create (contract §7)', () => {
     await gw.close()
   })
 
-  const create = () =>
-    gw.app.inject({
-      method: 'POST',
-      url: '/v1/gemini/omni/videos',
-      headers: bearer(team.key),
-      payload: validCreate,
-    })
+  const create = () => createTask(gw, team.key)
   const listedTasks = async () =>
     (await gw.app.inject({ method: 'GET', url: '/v1/videos', headers: bearer(team.key) })).json().data.items
 
@@ -124,12 +118,7 @@ describe('upstream failures on query (contract §7)', () => {
       tenants: [team],
       env: { UPSTREAM_TIMEOUT_MS: '300', QUERY_FRESHNESS_MS: '0' },
     })
-    const created = await gw.app.inject({
-      method: 'POST',
-      url: '/v1/gemini/omni/videos',
-      headers: bearer(team.key),
-      payload: validCreate,
-    })
+    const created = await createTask(gw, team.key)
     taskId = created.json().data.task_id
   })
   afterEach(async () => {

@@ -117,6 +117,10 @@ export const bearer = (key: string) => ({ authorization: `Bearer ${key}` })
 
 export const validCreate = { model: 'Gemini-Omini', prompt: 'a red kite over the sea' }
 
+/** A valid create through the route, as the tenant with `key`. */
+export const createTask = (gw: Pick<TestGateway, 'app'>, key: string) =>
+  gw.app.inject({ method: 'POST', url: '/v1/gemini/omni/videos', headers: bearer(key), payload: validCreate })
+
 /** A clock tests move by hand. */
 export function manualClock(start = Date.UTC(2026, 10, 27, 12)) {
   let now = start
