@@ -6,12 +6,13 @@ const NOW = Date.UTC(2026, 10, 27, 12)
 const DAY = '2026-11-27'
 const HOUR = 3_600_000
 
-const reservation = (id: string, seconds = 6, tenantId = 'acme'): Reservation => ({
+const reservation = (id: string, seconds = 6, tenantId = 'acme', held = true): Reservation => ({
   id,
   tenantId,
   seconds,
   day: DAY,
   expiresAt: NOW + 2 * HOUR,
+  held,
 })
 
 const task = (taskId: string, recordedAt = NOW, tenantId = 'acme'): NewTask => ({
@@ -75,14 +76,23 @@ describe.each(STORE_KINDS)('the %s store', (kind) => {
     expect(await store.reserve(reservation('new'), limits, NOW + 2 * HOUR)).toEqual({ ok: true })
   })
 
-  it('counts the seconds of a task whose reservation was never held once, when it is recorded', async () => {
-    await store.recordCreated(task('t1'), reservation('never-held'))
+  it('counts the seconds of a task whose reservation was not held once, when it is recorded', async () => {
+    const notHeld = reservation('not-held', 6, 'acme', false)
+    await store.recordCreated(task('t1'), notHeld)
     expect(await store.today('acme', DAY, NOW)).toEqual({ secondsUsed: 6, inFlight: 1 })
     await store.reserve(reservation('r2'), {}, NOW)
     await store.recordCreated(task('t2'), reservation('r2'))
     expect(await store.today('acme', DAY, NOW)).toEqual({ secondsUsed: 12, inFlight: 2 })
-    await store.release(reservation('never-held'))
+    await store.release(notHeld)
     expect((await store.today('acme', DAY, NOW)).secondsUsed).toBe(12)
+  })
+
+  it('does not count a held reservation’s seconds again when it aged out before the task was recorded', async () => {
+    const limits = { maxConcurrentTasks: 5 }
+    await store.reserve(reservation('slow'), limits, NOW)
+    await store.reserve(reservation('later'), limits, NOW + 2 * HOUR)
+    await store.recordCreated(task('t1'), reservation('slow'))
+    expect((await store.today('acme', DAY, NOW + 2 * HOUR)).secondsUsed).toBe(12)
   })
 
   it('turns a reservation into a recorded task that stays in flight until it ends', async () => {

@@ -23,17 +23,18 @@ export async function reserveCreate(
   now: number,
   taskMaxAgeMs: number,
 ): Promise<Reservation> {
+  const limits = limitsInForce(tenant.limits)
   const reservation: Reservation = {
     id: `reservation:${randomUUID()}`,
     tenantId: tenant.id,
     seconds,
     day: utcDay(now),
     expiresAt: now + taskMaxAgeMs,
+    // Without a limit there is nothing for concurrent creates to overrun: nothing is stored, and
+    // recording the task counts its seconds (a store write saved on every such create).
+    held: limits.maxConcurrentTasks !== undefined || limits.dailyVideoSeconds !== undefined,
   }
-  const limits = limitsInForce(tenant.limits)
-  // Without a limit there is nothing for concurrent creates to overrun: the reservation is not
-  // stored, and recording the task counts its seconds (a store write saved on every such create).
-  if (limits.maxConcurrentTasks === undefined && limits.dailyVideoSeconds === undefined) return reservation
+  if (!reservation.held) return reservation
   const result = await store.reserve(reservation, limits, now)
   if (result.ok) return reservation
   if (result.reason === 'concurrency') {

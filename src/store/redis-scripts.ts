@@ -27,20 +27,22 @@ if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then redis.call('DECRBY', KEYS[2], 
 return 0`
 
 /** KEYS: task hash, tenant task zset, in-flight zset, usage hash, unfinished zset, daily seconds.
- *  ARGV: reservation id, task id, recordedAt, expiresAt, model, seconds, usage ttl s, daily ttl s, then
- *  task fields as name/value pairs. A reservation that was never held (a tenant without limits) has
- *  its seconds counted here instead. */
+ *  ARGV: reservation id, task id, recordedAt, expiresAt, model, seconds, usage ttl s, daily ttl s,
+ *  held (1/0), then task fields as name/value pairs. A reservation that was not held (a tenant
+ *  without limits) has its seconds counted here instead. */
 export const RECORD_CREATED = `
 local fields = {}
 local status
-for i = 9, #ARGV do fields[#fields + 1] = ARGV[i] end
-for i = 9, #ARGV - 1, 2 do if ARGV[i] == 'status' then status = ARGV[i + 1] end end
+for i = 10, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 10, #ARGV - 1, 2 do if ARGV[i] == 'status' then status = ARGV[i + 1] end end
 redis.call('HSET', KEYS[1], unpack(fields))
 if status ~= 'completed' and status ~= 'failed' then
   redis.call('ZADD', KEYS[5], tonumber(ARGV[3]) - ${NEVER_CHECKED_OFFSET}, ARGV[2])
 end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
-if redis.call('ZREM', KEYS[3], ARGV[1]) == 0 then
+if ARGV[9] == '1' then
+  redis.call('ZREM', KEYS[3], ARGV[1])
+else
   redis.call('INCRBY', KEYS[6], ARGV[6])
   redis.call('EXPIRE', KEYS[6], ARGV[8])
 end

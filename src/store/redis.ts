@@ -137,6 +137,7 @@ export function redisStore(client: Redis, prefix = 'og:'): GatewayStore {
         task.billableSeconds,
         USAGE_TTL_S,
         DAILY_TTL_S,
+        r.held ? 1 : 0,
         ...fields,
       )
     },

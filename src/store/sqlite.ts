@@ -128,9 +128,8 @@ export function openSqliteStore(dataDir: string): GatewayStore {
 
   const recordCreated = db.transaction((task: NewTask, reservation: Reservation) => {
     insert.run({ ...task, inFlightUntil: reservation.expiresAt })
-    // A reservation never held (a tenant without limits) has its seconds counted only now.
-    if (limits.removeInFlight.run(reservation.id).changes === 0)
-      limits.addSeconds.run(task.tenantId, reservation.day, task.billableSeconds)
+    if (reservation.held) limits.removeInFlight.run(reservation.id)
+    else limits.addSeconds.run(task.tenantId, reservation.day, task.billableSeconds)
     limits.countUsage.run(task.tenantId, reservation.day, task.model, 1, 0, task.billableSeconds)
   })
 

@@ -35,7 +35,7 @@ export interface ListPosition {
 export interface TaskStore {
   /**
    * Records an accepted task in place of its reservation: it now counts in flight and in usage. A
-   * reservation that was never held (see reserveCreate) has its seconds counted for the day here.
+   * reservation that was not held has its seconds counted for the day here.
    */
   recordCreated(task: NewTask, reservation: Reservation): Promise<void>
   /** The task if it exists and belongs to the tenant; one answer for "missing" and "not yours". */
@@ -69,6 +69,11 @@ export interface Reservation {
   day: string
   /** When the slot stops counting as in flight even if no end is ever seen. */
   expiresAt: number
+  /**
+   * Whether `reserve` stored it. A tenant without limits has nothing to hold it against, so it is
+   * not stored, and recording the task counts its seconds instead.
+   */
+  held: boolean
 }
 
 export interface TenantLimitsInForce {
