@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKey, hashKey } from '../src/tenants/keys.js'
@@ -138,13 +138,38 @@ function extraGatewayEnv(): Record<string, string> {
   return out
 }
 
+/**
+ * How `npm start` (and the image's CMD, which a test keeps equal to it) runs the gateway: the leading
+ * NAME=value settings and the node flags of package.json's start script. The bench runs it the same way.
+ */
+export function shippedStart(): { env: Record<string, string>; nodeArgs: string[] } {
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+    scripts: { start: string }
+  }
+  const words = pkg.scripts.start.split(/\s+/)
+  const env: Record<string, string> = {}
+  while (words[0]?.includes('=')) {
+    const [name, value] = (words.shift() as string).split('=') as [string, string]
+    env[name] = value
+  }
+  if (words.shift() !== 'node') throw new Error(`npm start does not run node: ${pkg.scripts.start}`)
+  return { env, nodeArgs: words.filter((w) => w.startsWith('-')) }
+}
+
 export async function startGateway(options: GatewayOptions): Promise<RunningTarget> {
   const port = await freePort()
   const dataDir = mkdtempSync(join(tmpdir(), 'omni-bench-data-'))
   const entry = options.entry ?? process.env.BENCH_GATEWAY_ENTRY ?? join(REPO_ROOT, 'dist', 'server.js')
-  const child = spawnNode('gateway', [...(options.nodeArgs ?? []), entry], {
+  const shipped = shippedStart()
+  // BENCH_GATEWAY_NODE_ARGS, when set (even empty), replaces the shipped node flags: for experiments.
+  const nodeFlags =
+    process.env.BENCH_GATEWAY_NODE_ARGS === undefined
+      ? shipped.nodeArgs
+      : process.env.BENCH_GATEWAY_NODE_ARGS.split(/\s+/).filter(Boolean)
+  const child = spawnNode('gateway', [...nodeFlags, ...(options.nodeArgs ?? []), entry], {
     cpus: options.cpus,
     env: {
+      ...shipped.env,
       PORT: String(port),
       HOST: '127.0.0.1',
       UPSTREAM_API_KEY: SIM_TOKEN,

@@ -22,6 +22,8 @@ import { killAllServers, REPO_ROOT, type ServerProcess, startServer } from './he
 
 const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8')
 const compose = readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')
+/** The image's CMD, e.g. ["node", "--flag", "dist/server.js"]. */
+const imageCommand = JSON.parse(dockerfile.match(/^CMD (\[.*\])$/m)?.[1] ?? '[]') as string[]
 const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
   scripts: Record<string, string>
 }
@@ -58,8 +60,18 @@ describe('the Dockerfile', () => {
     expect(dockerfile).toMatch(/^VOLUME \["\/data"\]$/m)
     expect(dockerfile).toMatch(/DATA_DIR=\/data/)
     expect(dockerfile).toMatch(/^HEALTHCHECK [^\n]*\\\n[^\n]*\/healthz/m)
-    expect(dockerfile).toMatch(/^CMD \["node", "dist\/server\.js"\]$/m)
-    expect(pkg.scripts.start).toBe('node dist/server.js')
+    expect(imageCommand.at(-1)).toBe('dist/server.js')
+  })
+
+  it('runs node with the same memory settings as npm start, which the bench uses too', () => {
+    const start = (pkg.scripts.start ?? '').split(' ')
+    const settings = start.slice(0, start.indexOf('node'))
+    expect(settings).toContain('MALLOC_ARENA_MAX=1')
+    for (const setting of settings) expect(dockerfile).toMatch(new RegExp(`^\\s+${setting}( \\\\)?$`, 'm'))
+    expect(start.slice(settings.length)).toEqual(imageCommand)
+    expect(imageCommand).toEqual(
+      expect.arrayContaining(['--max-semi-space-size=4', '--heap-growing-percent=100']),
+    )
   })
 })
 
@@ -107,6 +119,7 @@ describe('the image built by hand', () => {
     server = await startServer(
       {
         NODE_ENV: 'production',
+        MALLOC_ARENA_MAX: '1',
         HOST: '127.0.0.1',
         PORT: '0',
         UPSTREAM_API_KEY: UPSTREAM_TEST_TOKEN,
@@ -114,7 +127,8 @@ describe('the image built by hand', () => {
         TENANTS_FILE: join(dir, 'config/tenants.json'),
         DATA_DIR: join(dir, 'data'),
       },
-      { args: ['dist/server.js'], cwd: dir },
+      // As the image's CMD runs it: a node that refused one of its flags would fail here.
+      { args: imageCommand.slice(1), cwd: dir },
     )
   }, 300_000)
 
