@@ -6,7 +6,7 @@ import { envelope, GatewayError, toGatewayError } from './errors.js'
 import { type Metrics, rejectionReason } from './observability/metrics.js'
 import { lazyRequestLogger } from './observability/request-logger.js'
 import { adminRoutes } from './routes/admin/index.js'
-import { tenantCors } from './routes/cors.js'
+import { corsHeaders, corsPreflight } from './routes/cors.js'
 import { docsRoutes, openApi } from './routes/docs.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsRoute } from './routes/metrics.js'
@@ -79,8 +79,10 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
   app.addSchema(ErrorEnvelope)
 
   // Callback hooks, not async ones: they run on every request, and a promise each is measurable.
+  const setCorsHeaders = corsHeaders(deps.tenants)
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
+    setCorsHeaders(request, reply)
     done()
   })
   // The level is set once at start: decided here, a quiet gateway builds no log object per request.
@@ -121,7 +123,7 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
   })
 
   await app.register(openApi)
-  await app.register(tenantCors, { registry: deps.tenants })
+  await app.register(corsPreflight, { registry: deps.tenants })
   await app.register(rateLimits, { redis: deps.redis, keyPrefix: config.redisKeyPrefix })
   // fast-jwt is loaded only when browser tokens are on.
   const tokens =

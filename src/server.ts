@@ -29,10 +29,14 @@ function closeConnectionsOnShutdown(server: Server): () => void {
     // An answer whose headers already went out still leaves an idle connection behind: close it then.
     res.once('finish', () => setImmediate(() => server.closeIdleConnections()))
   }
+  // One shared listener, not a closure per request: this runs on every request.
+  function forget(this: ServerResponse) {
+    open.delete(this)
+  }
   server.on('request', (_req, res: ServerResponse) => {
     if (shuttingDown) return closeAfterAnswer(res)
     open.add(res)
-    res.once('close', () => open.delete(res))
+    res.on('close', forget)
   })
   return () => {
     shuttingDown = true

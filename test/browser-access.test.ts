@@ -78,6 +78,23 @@ describe('calling from a browser', () => {
       expect(JSON.stringify(real.headers)).not.toContain('"*"')
     })
 
+    it('lets a listed origin read the answer and its headers, and says every answer varies by Origin', async () => {
+      const real = await gw.app.inject({
+        method: 'GET',
+        url: '/v1/videos',
+        headers: { ...bearer(web.key), origin: APP },
+      })
+      expect(real.statusCode).toBe(200)
+      expect(real.headers.vary).toBe('Origin')
+      expect(String(real.headers['access-control-expose-headers']).split(', ')).toEqual(
+        expect.arrayContaining(['X-Request-Id', 'X-RateLimit-Remaining', 'Retry-After', 'X-Gateway-Source']),
+      )
+      const fromServer = await gw.app.inject({ method: 'GET', url: '/v1/videos', headers: bearer(web.key) })
+      expect(fromServer.headers.vary).toBe('Origin')
+      expect(fromServer.headers['access-control-allow-origin']).toBeUndefined()
+      expect(fromServer.headers['access-control-expose-headers']).toBeUndefined()
+    })
+
     it('refuses with 403 a request from an origin its tenant does not list, even one another tenant lists', async () => {
       const res = await gw.app.inject({
         method: 'GET',

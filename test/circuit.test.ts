@@ -13,6 +13,23 @@ const ok = () => Promise.resolve(answer(200))
 const serverError = () => Promise.resolve(answer(500))
 const reset = () => Promise.reject(new Error('socket hang up'))
 
+/** As the upstream client calls through the circuit. */
+async function run(
+  circuit: ReturnType<typeof createCircuit>,
+  call: () => Promise<UpstreamAnswer>,
+): Promise<UpstreamAnswer> {
+  const probe = circuit.admit()
+  let answer: UpstreamAnswer
+  try {
+    answer = await call()
+  } catch (err) {
+    circuit.record(true, probe)
+    throw err
+  }
+  circuit.record(answer.status >= 500, probe)
+  return answer
+}
+
 describe('the upstream circuit breaker', () => {
   let changes: CircuitState[]
   let circuit: ReturnType<typeof createCircuit>
@@ -33,22 +50,22 @@ describe('the upstream circuit breaker', () => {
 
   it('stays closed while failures are at most half of the recent calls', async () => {
     for (const call of [ok, serverError, ok, reset, ok, serverError])
-      await circuit.run(call).catch(() => undefined)
+      await run(circuit, call).catch(() => undefined)
     expect(circuit.state()).toBe('closed')
     expect(changes).toEqual([])
   })
 
   it('relays a 5xx answer as an answer while counting it as a failure', async () => {
-    for (let i = 0; i < 3; i++) expect((await circuit.run(serverError)).status).toBe(500)
+    for (let i = 0; i < 3; i++) expect((await run(circuit, serverError)).status).toBe(500)
     expect(circuit.state()).toBe('closed')
-    await expect(circuit.run(serverError)).resolves.toMatchObject({ status: 500 })
+    await expect(run(circuit, serverError)).resolves.toMatchObject({ status: 500 })
     expect(circuit.state()).toBe('open')
   })
 
   it('refuses every call with 503 and Retry-After while open, without calling', async () => {
-    for (let i = 0; i < 4; i++) await circuit.run(reset).catch(() => undefined)
+    for (let i = 0; i < 4; i++) await run(circuit, reset).catch(() => undefined)
     const call = vi.fn(ok)
-    await expect(circuit.run(call)).rejects.toMatchObject({
+    await expect(run(circuit, call)).rejects.toMatchObject({
       status: 503,
       code: '50302',
       headers: { 'retry-after': '5' },
@@ -57,28 +74,28 @@ describe('the upstream circuit breaker', () => {
   })
 
   it('lets one probe through when half-open: its failure opens again, its success closes', async () => {
-    for (let i = 0; i < 4; i++) await circuit.run(reset).catch(() => undefined)
+    for (let i = 0; i < 4; i++) await run(circuit, reset).catch(() => undefined)
     vi.advanceTimersByTime(5000)
     expect(circuit.state()).toBe('half-open')
-    await expect(circuit.run(reset)).rejects.toThrow('socket hang up')
+    await expect(run(circuit, reset)).rejects.toThrow('socket hang up')
     expect(circuit.state()).toBe('open')
 
     vi.advanceTimersByTime(5000)
     let finishProbe: (a: UpstreamAnswer) => void = () => undefined
-    const probe = circuit.run(() => new Promise((resolve) => (finishProbe = resolve)))
-    await expect(circuit.run(ok)).rejects.toMatchObject({ code: '50302' })
+    const probe = run(circuit, () => new Promise((resolve) => (finishProbe = resolve)))
+    await expect(run(circuit, ok)).rejects.toMatchObject({ code: '50302' })
     finishProbe(answer(200))
     await probe
     expect(circuit.state()).toBe('closed')
     expect(changes).toEqual(['open', 'half-open', 'open', 'half-open', 'closed'])
-    await circuit.run(reset).catch(() => undefined)
+    await run(circuit, reset).catch(() => undefined)
     expect(circuit.state()).toBe('closed')
   })
 
   it('forgets failures older than its ten-second window', async () => {
-    for (let i = 0; i < 3; i++) await circuit.run(reset).catch(() => undefined)
+    for (let i = 0; i < 3; i++) await run(circuit, reset).catch(() => undefined)
     vi.advanceTimersByTime(11_000)
-    await circuit.run(reset).catch(() => undefined)
+    await run(circuit, reset).catch(() => undefined)
     expect(circuit.state()).toBe('closed')
   })
 })

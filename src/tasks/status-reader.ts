@@ -47,12 +47,28 @@ export class TaskStatusReader {
       this.deps.metrics.queryAnswers.inc({ source: 'store' })
       return { status: 200, text: task.lastAnswer, source: 'store' }
     }
-    const { answer, shared } = await this.shared(task.taskId, request)
-    const source = shared ? 'coalesced' : 'upstream'
-    this.deps.metrics.queryAnswers.inc({ source })
+    // Concurrent polls of one task share the first one's upstream call.
+    const pending = this.pending.get(task.taskId)
+    if (pending) {
+      const answer = await pending
+      this.deps.metrics.queryAnswers.inc({ source: 'coalesced' })
+      checkRelayable(answer)
+      return { status: answer.status, text: answer.text, source: 'coalesced' }
+    }
+    const call = callUpstream(request, this.deps.metrics, 'query', () =>
+      this.deps.upstream.queryTask(task.taskId, request.id),
+    )
+    this.pending.set(task.taskId, call)
+    let answer: UpstreamAnswer
+    try {
+      answer = await call
+    } finally {
+      this.pending.delete(task.taskId)
+    }
+    this.deps.metrics.queryAnswers.inc({ source: 'upstream' })
     checkRelayable(answer)
-    if (!shared) await this.remember(task, answer)
-    return { status: answer.status, text: answer.text, source }
+    await this.remember(task, answer)
+    return { status: answer.status, text: answer.text, source: 'upstream' }
   }
 
   private storedAnswerUsable(task: TaskRecord): boolean {
@@ -70,19 +86,6 @@ export class TaskStatusReader {
       return now < validUntil
     }
     return task.lastCheckedAt !== null && now - task.lastCheckedAt < this.config.queryFreshnessMs
-  }
-
-  private async shared(
-    taskId: string,
-    request: CallContext,
-  ): Promise<{ answer: UpstreamAnswer; shared: boolean }> {
-    const existing = this.pending.get(taskId)
-    if (existing) return { answer: await existing, shared: true }
-    const call = callUpstream(request, this.deps.metrics, 'query', () =>
-      this.deps.upstream.queryTask(taskId, request.id),
-    ).finally(() => this.pending.delete(taskId))
-    this.pending.set(taskId, call)
-    return { answer: await call, shared: false }
   }
 
   private async remember(task: TaskRecord, answer: UpstreamAnswer): Promise<void> {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool } from 'undici'
 import { type CircuitState, createCircuit } from './circuit.js'
-import { collect } from './collect-handler.js'
+import { type CollectedAnswer, collect } from './collect-handler.js'
 import { mapTransportError } from './map-error.js'
 import { backoffMs, shouldRetry } from './retry.js'
 
@@ -68,6 +68,18 @@ export function createUpstreamClient(options: UpstreamOptions): UpstreamClient {
     onChange: (state) => options.onCircuitChange?.(state),
   })
 
+  const requestHeaders = (requestId: string, body: string | undefined) =>
+    body === undefined
+      ? { authorization, accept: 'application/json', 'user-agent': USER_AGENT, 'x-request-id': requestId }
+      : {
+          authorization,
+          accept: 'application/json',
+          'user-agent': USER_AGENT,
+          'x-request-id': requestId,
+          'content-type': 'application/json',
+        }
+
+  /** One call through the circuit: refused at once while it is open, else counted as a success or a failure. */
   async function attempt(
     method: 'GET' | 'POST',
     path: string,
@@ -75,41 +87,39 @@ export function createUpstreamClient(options: UpstreamOptions): UpstreamClient {
     deadline: number,
     retry: boolean,
     body?: string,
-  ) {
+  ): Promise<UpstreamAnswer> {
+    const probe = circuit.admit()
     const started = performance.now()
     // A first attempt has the whole budget, which is the pool's own timeout: undici then re-arms
     // the connection's one timer instead of making two per call (each lives ~1 s, so every one of
     // them was promoted to the old generation). A retry gets what is left of the budget.
     const remaining = retry ? Math.max(1, deadline - Date.now()) : undefined
+    let res: CollectedAnswer
     try {
-      const res = await collect(pool, {
+      res = await collect(pool, {
         method,
         path: prefix + path,
         headersTimeout: remaining,
         bodyTimeout: remaining,
-        headers: {
-          authorization,
-          accept: 'application/json',
-          'user-agent': USER_AGENT,
-          'x-request-id': requestId,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
+        headers: requestHeaders(requestId, body),
         body,
       })
-      const retryAfter = res.headers['retry-after']
-      return {
-        status: res.statusCode,
-        text: res.text,
-        json: parseJson(res.text),
-        retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-        latencyMs: performance.now() - started,
-      }
     } catch (err) {
+      circuit.record(true, probe)
       throw mapTransportError(err, Date.now() >= deadline)
+    }
+    circuit.record(res.statusCode >= 500, probe)
+    const retryAfter = res.headers['retry-after']
+    return {
+      status: res.statusCode,
+      text: res.text,
+      json: parseJson(res.text),
+      retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+      latencyMs: performance.now() - started,
     }
   }
 
-  /** Attempts within one deadline, retrying only what `shouldRetry` allows, each through the circuit. */
+  /** Attempts within one deadline, retrying only what `shouldRetry` allows. */
   async function call(
     operation: UpstreamOperation,
     method: 'GET' | 'POST',
@@ -122,9 +132,10 @@ export function createUpstreamClient(options: UpstreamOptions): UpstreamClient {
     for (let n = 1; ; n++) {
       let outcome: { answer?: UpstreamAnswer; err?: unknown }
       try {
-        outcome = {
-          answer: await circuit.run(() => attempt(method, path, requestId, deadline, n > 1, body)),
-        }
+        const answer = await attempt(method, path, requestId, deadline, n > 1, body)
+        // No rule repeats an answer below 500: the common case returns here.
+        if (answer.status < 500) return answer
+        outcome = { answer }
       } catch (err) {
         outcome = { err }
       }
