@@ -92,8 +92,10 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
     const reason = rejectionReason(request.errorCode)
     if (reason) deps.metrics.rejections.inc({ tenant: request.principal?.tenant.id ?? 'unknown', reason })
     deps.metrics.httpDuration.observe(
-      { method: request.method, route, status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
+      request.method,
+      route,
+      String(reply.statusCode),
     )
     if (logsRequests)
       deps.logger.info(

@@ -1,9 +1,12 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client'
+import { RequestHistogram } from './request-histogram.js'
 
 export interface Metrics {
   registry: Registry
-  httpDuration: Histogram<'method' | 'route' | 'status'>
-  upstreamDuration: Histogram<'operation' | 'outcome'>
+  /** Labels: method, route, status. */
+  httpDuration: RequestHistogram
+  /** Labels: operation, outcome. */
+  upstreamDuration: RequestHistogram
   upstreamRetries: Counter<'operation'>
   circuitState: Gauge
   rejections: Counter<'tenant' | 'reason'>
@@ -21,20 +24,20 @@ export function createMetrics(): Metrics {
   collectDefaultMetrics({ register: registry })
   return {
     registry,
-    httpDuration: new Histogram({
-      name: 'gateway_http_request_duration_seconds',
-      help: 'Time from request to response, by route template and status',
-      labelNames: ['method', 'route', 'status'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers: [registry],
-    }),
-    upstreamDuration: new Histogram({
-      name: 'gateway_upstream_duration_seconds',
-      help: 'Time the upstream took to answer, by operation and outcome',
-      labelNames: ['operation', 'outcome'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers: [registry],
-    }),
+    httpDuration: new RequestHistogram(
+      'gateway_http_request_duration_seconds',
+      'Time from request to response, by route template and status',
+      ['method', 'route', 'status'],
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registry,
+    ),
+    upstreamDuration: new RequestHistogram(
+      'gateway_upstream_duration_seconds',
+      'Time the upstream took to answer, by operation and outcome',
+      ['operation', 'outcome'],
+      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registry,
+    ),
     upstreamRetries: new Counter({
       name: 'gateway_upstream_retries_total',
       help: 'Upstream calls repeated after a connection failure or a 502/503/504',

@@ -24,11 +24,11 @@ export async function callUpstream(
   const started = performance.now()
   try {
     const answer = await call()
-    metrics.upstreamDuration.observe({ operation, outcome: String(answer.status) }, answer.latencyMs / 1000)
+    metrics.upstreamDuration.observe(answer.latencyMs / 1000, operation, String(answer.status))
     return answer
   } catch (err) {
     const outcome = err instanceof GatewayError ? err.code : 'error'
-    metrics.upstreamDuration.observe({ operation, outcome }, (performance.now() - started) / 1000)
+    metrics.upstreamDuration.observe((performance.now() - started) / 1000, operation, outcome)
     throw err
   } finally {
     request.upstreamMs = Math.round(performance.now() - started)
