@@ -11,9 +11,12 @@ export interface Metrics {
   circuitState: Gauge
   rejections: Counter<'tenant' | 'reason'>
   tasksCreated: Counter<'tenant' | 'model'>
-  queryAnswers: Counter<'source'>
+  /** Counted on every query, so plain numbers; gateway_query_answers_total reads them when scraped. */
+  queryAnswers: Record<QueryAnswerSource, number>
   webhookDeliveries: Counter<'outcome'>
 }
+
+export type QueryAnswerSource = 'upstream' | 'coalesced' | 'store'
 
 /** 0 closed, 1 half-open, 2 open. */
 export const CIRCUIT_STATE_VALUES = { closed: 0, 'half-open': 1, open: 2 } as const
@@ -22,6 +25,17 @@ export const CIRCUIT_STATE_VALUES = { closed: 0, 'half-open': 1, open: 2 } as co
 export function createMetrics(): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
+  const queryAnswers: Record<QueryAnswerSource, number> = { upstream: 0, coalesced: 0, store: 0 }
+  new Counter({
+    name: 'gateway_query_answers_total',
+    help: 'Status queries by where the answer came from: upstream, coalesced (shared call) or store',
+    labelNames: ['source'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const [source, count] of Object.entries(queryAnswers)) this.inc({ source }, count)
+    },
+  })
   return {
     registry,
     httpDuration: new RequestHistogram(
@@ -61,12 +75,7 @@ export function createMetrics(): Metrics {
       labelNames: ['tenant', 'model'],
       registers: [registry],
     }),
-    queryAnswers: new Counter({
-      name: 'gateway_query_answers_total',
-      help: 'Status queries by where the answer came from: upstream, coalesced (shared call) or store',
-      labelNames: ['source'],
-      registers: [registry],
-    }),
+    queryAnswers,
     webhookDeliveries: new Counter({
       name: 'gateway_webhook_deliveries_total',
       help: 'Webhook attempts by outcome: delivered (2xx), retry (failed, rescheduled) or dropped (given up)',

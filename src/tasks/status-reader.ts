@@ -44,14 +44,14 @@ export class TaskStatusReader {
 
   async read(task: TaskRecord, request: CallContext): Promise<StatusAnswer> {
     if (task.lastAnswer !== null && this.storedAnswerUsable(task)) {
-      this.deps.metrics.queryAnswers.inc({ source: 'store' })
+      this.deps.metrics.queryAnswers.store++
       return { status: 200, text: task.lastAnswer, source: 'store' }
     }
     // Concurrent polls of one task share the first one's upstream call.
     const pending = this.pending.get(task.taskId)
     if (pending) {
       const answer = await pending
-      this.deps.metrics.queryAnswers.inc({ source: 'coalesced' })
+      this.deps.metrics.queryAnswers.coalesced++
       checkRelayable(answer)
       return { status: answer.status, text: answer.text, source: 'coalesced' }
     }
@@ -65,7 +65,7 @@ export class TaskStatusReader {
     } finally {
       this.pending.delete(task.taskId)
     }
-    this.deps.metrics.queryAnswers.inc({ source: 'upstream' })
+    this.deps.metrics.queryAnswers.upstream++
     checkRelayable(answer)
     await this.remember(task, answer)
     return { status: answer.status, text: answer.text, source: 'upstream' }
