@@ -47,5 +47,5 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # SIGTERM: stop accepting, finish requests in flight, close the pool and the store, exit 0.
 STOPSIGNAL SIGTERM
-# The same memory settings as `npm start` (README, "Memory"): a test keeps the two equal.
-CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=100", "dist/server.js"]
+# The same memory and GC settings as `npm start` (README, "Memory"): a test keeps the two equal.
+CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=75", "--single-threaded-gc", "dist/server.js"]

@@ -63,14 +63,18 @@ describe('the Dockerfile', () => {
     expect(imageCommand.at(-1)).toBe('dist/server.js')
   })
 
-  it('runs node with the same memory settings as npm start, which the bench uses too', () => {
+  it('runs node with the same memory and GC settings as npm start, which the bench uses too', () => {
     const start = (pkg.scripts.start ?? '').split(' ')
     const settings = start.slice(0, start.indexOf('node'))
     expect(settings).toContain('MALLOC_ARENA_MAX=1')
     for (const setting of settings) expect(dockerfile).toMatch(new RegExp(`^\\s+${setting}( \\\\)?$`, 'm'))
     expect(start.slice(settings.length)).toEqual(imageCommand)
     expect(imageCommand).toEqual(
-      expect.arrayContaining(['--max-semi-space-size=4', '--heap-growing-percent=100']),
+      expect.arrayContaining([
+        '--max-semi-space-size=4',
+        '--heap-growing-percent=75',
+        '--single-threaded-gc',
+      ]),
     )
   })
 })

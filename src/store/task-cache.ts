@@ -25,7 +25,7 @@ const taskRecord = (task: NewTask, last: LastSeen): TaskRecord => ({
  * this". Its status is this process's latest knowledge: with replicas another one may know newer,
  * which at worst costs one more upstream query (the store still decides when a task first ends).
  */
-export function withTaskCache(store: GatewayStore, maxEntries = 20_000): GatewayStore {
+export function withTaskCache(store: GatewayStore, maxEntries = 10_000): GatewayStore {
   const cache = new LruMap<TaskRecord>(maxEntries)
   const keep = (task: TaskRecord) => cache.set(task.taskId, task)
   return Object.assign(Object.create(store) as GatewayStore, {
