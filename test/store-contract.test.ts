@@ -345,6 +345,9 @@ describe('the in-memory copy of tasks', () => {
     const cached = await store.findOwned('acme', 't1')
     expect(cached).toMatchObject({ status: 'completed', lastAnswer: '{"code":"20000"}', lastCheckedAt: NOW })
     expect(await store.findOwned('other', 't1')).toBeUndefined()
+    expect(store.findOwnedInMemory?.('acme', 't1')).toMatchObject({ taskId: 't1', status: 'completed' })
+    expect(store.findOwnedInMemory?.('other', 't1')).toBeUndefined()
+    expect(store.findOwnedInMemory?.('acme', 'unknown')).toBeUndefined()
     await expect(
       store.recordStatus('t1', { status: 'completed', answer: '{}', checkedAt: NOW + 1 }),
     ).rejects.toThrow()

@@ -29,6 +29,10 @@ export function withTaskCache(store: GatewayStore, maxEntries = 10_000): Gateway
   const cache = new LruMap<TaskRecord>(maxEntries)
   const keep = (task: TaskRecord) => cache.set(task.taskId, task)
   return Object.assign(Object.create(store) as GatewayStore, {
+    findOwnedInMemory(tenantId: string, taskId: string) {
+      const cached = cache.get(taskId)
+      return cached?.tenantId === tenantId ? cached : undefined
+    },
     async findOwned(tenantId: string, taskId: string) {
       const cached = cache.get(taskId)
       if (cached) return cached.tenantId === tenantId ? cached : undefined

@@ -40,6 +40,11 @@ export interface TaskStore {
   recordCreated(task: NewTask, reservation: Reservation): Promise<void>
   /** The task if it exists and belongs to the tenant; one answer for "missing" and "not yours". */
   findOwned(tenantId: string, taskId: string): Promise<TaskRecord | undefined>
+  /**
+   * findOwned from this process's memory alone, without waiting: undefined when it holds no such task of
+   * the tenant's (findOwned then asks the store). Only a store with a memory cache has it.
+   */
+  findOwnedInMemory?(tenantId: string, taskId: string): TaskRecord | undefined
   /** Newest first, strictly after `after` when given. */
   listOwned(tenantId: string, limit: number, after?: ListPosition): Promise<TaskRecord[]>
   /**

@@ -43,10 +43,17 @@ export class TaskStatusReader {
   ) {}
 
   async read(task: TaskRecord, request: CallContext): Promise<StatusAnswer> {
-    if (task.lastAnswer !== null && this.storedAnswerUsable(task)) {
-      this.deps.metrics.queryAnswers.store++
-      return { status: 200, text: task.lastAnswer, source: 'store' }
-    }
+    return this.fromStore(task) ?? this.fromUpstream(task, request)
+  }
+
+  /** The stored answer when it may be given (final with a valid link, or fresh enough); no waiting. */
+  fromStore(task: TaskRecord): StatusAnswer | undefined {
+    if (task.lastAnswer === null || !this.storedAnswerUsable(task)) return undefined
+    this.deps.metrics.queryAnswers.store++
+    return { status: 200, text: task.lastAnswer, source: 'store' }
+  }
+
+  async fromUpstream(task: TaskRecord, request: CallContext): Promise<StatusAnswer> {
     // Concurrent polls of one task share the first one's upstream call.
     const pending = this.pending.get(task.taskId)
     if (pending) {

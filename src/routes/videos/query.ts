@@ -34,9 +34,12 @@ export function videoQueryRoute(
       },
       async (request, reply) => {
         const { tenant } = principalOf(request)
-        const task = await deps.store.findOwned(tenant.id, request.params.taskId)
+        const { taskId } = request.params
+        // Polls are the hot path: what memory can answer is answered without waiting on a promise.
+        const task =
+          deps.store.findOwnedInMemory?.(tenant.id, taskId) ?? (await deps.store.findOwned(tenant.id, taskId))
         if (!task) throw new GatewayError(404, '40401', 'no such task for this tenant')
-        const answer = await statusReader.read(task, request)
+        const answer = statusReader.fromStore(task) ?? (await statusReader.fromUpstream(task, request))
         return reply
           .code(answer.status)
           .type('application/json')
