@@ -95,6 +95,9 @@ export function openSqliteStore(dataDir: string): GatewayStore {
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
   db.pragma('busy_timeout = 5000')
+  // better-sqlite3 builds SQLite with a 16 MB page cache, which a busy gateway fills within seconds;
+  // 4 MB still holds the pages every write and lookup touches (index tails, interior nodes). −12 MB RSS.
+  db.pragma('cache_size = -4000')
   // Checkpoint every ~40 MB of WAL rather than every 4 MB: the pages every create touches (usage,
   // index tails) are then copied back once per checkpoint instead of ten times (−18 % store CPU).
   db.pragma('wal_autocheckpoint = 10000')
