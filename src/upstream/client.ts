@@ -68,6 +68,7 @@ export function createUpstreamClient(options: UpstreamOptions): UpstreamClient {
     onChange: (state) => options.onCircuitChange?.(state),
   })
 
+  // Two literals rather than a conditional spread: this runs on every upstream call.
   const requestHeaders = (requestId: string, body: string | undefined) =>
     body === undefined
       ? { authorization, accept: 'application/json', 'user-agent': USER_AGENT, 'x-request-id': requestId }
