@@ -1,4 +1,5 @@
 import type { Server, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import closeWithGrace from 'close-with-grace'
 import Fastify, { LogController } from 'fastify'
 import { buildApp } from './app.js'
@@ -19,28 +20,28 @@ function refuseToStart(message: string): never {
  * Fastify's close() stops accepting and closes idle connections, then waits for the open ones. A
  * keep-alive connection whose request is still running would stay open after its answer and hold the
  * shutdown until the grace period kills the process. The returned function, called when shutdown
- * begins, makes every answer from then on close its connection.
+ * begins, makes the answer of every request in flight, and of any that still arrives, close its
+ * connection. Connections are tracked, not requests: a listener per request cost ~8 % of the CPU of
+ * a cached poll.
  */
 function closeConnectionsOnShutdown(server: Server): () => void {
-  const open = new Set<ServerResponse>()
-  let shuttingDown = false
+  const connections = new Set<Socket>()
+  server.on('connection', (socket: Socket) => {
+    connections.add(socket)
+    socket.once('close', () => connections.delete(socket))
+  })
   const closeAfterAnswer = (res: ServerResponse) => {
     if (!res.headersSent) res.setHeader('connection', 'close')
     // An answer whose headers already went out still leaves an idle connection behind: close it then.
     res.once('finish', () => setImmediate(() => server.closeIdleConnections()))
   }
-  // One shared listener, not a closure per request: this runs on every request.
-  function forget(this: ServerResponse) {
-    open.delete(this)
-  }
-  server.on('request', (_req, res: ServerResponse) => {
-    if (shuttingDown) return closeAfterAnswer(res)
-    open.add(res)
-    res.on('close', forget)
-  })
   return () => {
-    shuttingDown = true
-    for (const res of open) closeAfterAnswer(res)
+    server.on('request', (_req, res: ServerResponse) => closeAfterAnswer(res))
+    for (const socket of connections) {
+      // The answer in progress on this connection: Node's own field, read the same way by http-terminator.
+      const answer = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
+      if (answer) closeAfterAnswer(answer)
+    }
   }
 }
 

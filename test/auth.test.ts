@@ -1,7 +1,16 @@
+import type { AddressInfo } from 'node:net'
+import { Client } from 'undici'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { generateKey, hashKey } from '../src/tenants/keys.js'
 import { expectErrorEnvelope } from './helpers/envelope.js'
-import { bearer, makeTenant, startTestGateway, type TestGateway, type TestTenant } from './helpers/gateway.js'
+import {
+  bearer,
+  createTask as createTaskIn,
+  makeTenant,
+  startTestGateway,
+  type TestGateway,
+  type TestTenant,
+} from './helpers/gateway.js'
 import { rememberSecret } from './helpers/secrets.js'
 
 const marketing = makeTenant('marketing')
@@ -278,5 +287,68 @@ describe('an unknown route', () => {
   it('gets a 404, not a 401, without a key', async () => {
     const res = await gw.app.inject({ method: 'GET', url: '/v1/nothing-here' })
     expectErrorEnvelope(res, 404)
+  })
+})
+
+describe('keys on one keep-alive connection', () => {
+  const first = makeTenant('first')
+  const second = makeTenant('second')
+  let own: TestGateway
+  let connection: Client
+
+  beforeAll(async () => {
+    own = await startTestGateway({ tenants: [first, second] })
+    await own.app.listen({ port: 0, host: '127.0.0.1' })
+    const { port } = own.app.server.address() as AddressInfo
+    // One connection, one request at a time: every request below travels on the same socket.
+    connection = new Client(`http://127.0.0.1:${port}`, { pipelining: 1 })
+  })
+  afterAll(async () => {
+    await connection.close()
+    await own.close()
+  })
+
+  const listAs = async (key: string) => {
+    const res = await connection.request({ method: 'GET', path: '/v1/videos', headers: bearer(key) })
+    return { status: res.statusCode, body: (await res.body.json()) as { code: string; data: unknown } }
+  }
+  const ownTaskIds = (body: { data: unknown }) =>
+    (body.data as { items: { task_id: string }[] }).items.map((task) => task.task_id)
+
+  it("each get their own tenant's tasks, however they alternate", async () => {
+    const firstTask = (await createTaskIn(own, first.key)).json().data.task_id as string
+    const secondTask = (await createTaskIn(own, second.key)).json().data.task_id as string
+    for (const [key, task] of [
+      [first.key, firstTask],
+      [second.key, secondTask],
+      [second.key, secondTask],
+      [first.key, firstTask],
+    ] as const) {
+      const { status, body } = await listAs(key)
+      expect(status).toBe(200)
+      expect(ownTaskIds(body)).toEqual([task])
+    }
+  })
+
+  it('refuse a key one character away from the one the connection used before', async () => {
+    expect((await listAs(first.key)).status).toBe(200)
+    const near = `${first.key.slice(0, -1)}${first.key.endsWith('A') ? 'B' : 'A'}`
+    const { status, body } = await listAs(near)
+    expect(status).toBe(401)
+    expect(body.code).toBe('40101')
+  })
+
+  it('refuse a key disabled by a reload on its very next request', async () => {
+    expect((await listAs(first.key)).status).toBe(200)
+    own.deps.tenants.replace({
+      tenants: [
+        { ...first.entry, keys: first.entry.keys.map((k) => ({ ...k, disabled: true })) },
+        second.entry,
+      ],
+    })
+    const { status, body } = await listAs(first.key)
+    expect(status).toBe(401)
+    expect(body.code).toBe('40101')
+    expect((await listAs(second.key)).status).toBe(200)
   })
 })

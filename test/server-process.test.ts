@@ -1,5 +1,6 @@
 import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { Client } from 'undici'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type Simulator, startSimulator } from '../src/simulator/app.js'
 import {
@@ -194,6 +195,49 @@ describe('shutdown on a signal', () => {
     expect(await server.waitForExit(10_000)).toEqual({ code: 0, signal: null })
     expect(server.stdout.map(logMessage)).toContain('stopped')
     expect(server.stderr).toEqual([])
+  })
+
+  it('SIGTERM closes a keep-alive connection after the answer in flight on it, and exits long before the grace period', async () => {
+    const tenant = makeTenant('marketing')
+    const s = setup([tenant])
+    const server = await startServer({
+      ...s.env,
+      UPSTREAM_BASE_URL: upstream.baseUrl,
+      SHUTDOWN_GRACE_MS: '30000',
+    })
+    const busy = new Client(server.url, { pipelining: 1 })
+    const idle = new Client(server.url, { pipelining: 1 })
+    try {
+      // Both connections are open and kept alive before the signal; only `busy` has a request in flight.
+      for (const client of [busy, idle]) {
+        const res = await client.request({ method: 'GET', path: '/healthz' })
+        await res.body.dump()
+        expect(res.headers.connection).toBe('keep-alive')
+      }
+      const callsBefore = upstream.calls.length
+      upstream.failNext('create', { kind: 'delay', ms: 1500 })
+      const inFlight = busy.request({
+        method: 'POST',
+        path: '/v1/gemini/omni/videos',
+        headers: { ...bearer(tenant.key), 'content-type': 'application/json' },
+        body: JSON.stringify(validCreate),
+      })
+      await eventually(() => upstream.calls.length > callsBefore, 'the create to reach the upstream')
+
+      const signalled = Date.now()
+      server.signal('SIGTERM')
+      const res = await inFlight
+      expect(res.statusCode).toBe(200)
+      expect(((await res.body.json()) as { code: string }).code).toBe('20000')
+      expect(res.headers.connection).toBe('close')
+
+      expect(await server.waitForExit(10_000)).toEqual({ code: 0, signal: null })
+      expect(Date.now() - signalled).toBeLessThan(10_000)
+      expect(server.stdout.map(logMessage)).toContain('stopped')
+      expect(server.stdout.join('\n')).not.toContain('grace period over')
+    } finally {
+      await Promise.all([busy.destroy(), idle.destroy()])
+    }
   })
 
   it('SIGINT stops an idle gateway with exit code 0', async () => {

@@ -82,7 +82,7 @@ export function tenantAuth(registry: TenantRegistry, tokens: BrowserTokens | und
           )
         }
       } else {
-        principal = registry.authenticate(credential)
+        principal = registry.authenticate(credential, request.raw.socket)
       }
       if (!principal) throw unauthorized()
       request.principal = principal
