@@ -13,6 +13,11 @@ declare module 'autocannon' {
     setupRequest?: (request: RequestData, context: Record<string, unknown>) => RequestData
   }
 
+  /** One connection, as given to setupClient. */
+  export interface Client {
+    setRequests(requests: Request[]): void
+  }
+
   export interface Options {
     url: string
     connections?: number
@@ -21,6 +26,7 @@ declare module 'autocannon' {
     timeout?: number
     headers?: Record<string, string>
     requests?: Request[]
+    setupClient?: (client: Client) => void
   }
 
   export interface Result {

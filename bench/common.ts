@@ -21,6 +21,13 @@ export interface LoadRequest {
    * at the same moment (fine where that cannot change what the target does).
    */
   perConnection?: boolean
+  /**
+   * The paths are dealt out among the connections instead (connection i walks paths i, i + n, i + 2n,
+   * … of n connections), each built once: no two connections ask for one path at the same moment, and
+   * the load generator pays as little per send as with `perConnection`. Needs at least as many paths
+   * as connections.
+   */
+  dealt?: boolean
   body?: string
   headers?: Record<string, string>
 }

@@ -1,4 +1,4 @@
-import autocannon, { type Request } from 'autocannon'
+import autocannon, { type Client, type Request } from 'autocannon'
 import type { LoadResult, LoadSpec } from './common.js'
 
 /**
@@ -11,22 +11,44 @@ let latencies = new Float64Array(1 << 16)
 let count = 0
 const statusCodes: Record<string, number> = {}
 
+type Kind = LoadSpec['requests'][number]
+
 // A request autocannon can build once (no setupRequest) costs the load generator far less per send.
-const requests: Request[] = spec.requests.flatMap((r): Request[] => {
-  const fixed = { method: r.method, body: r.body, headers: r.headers }
-  if (r.paths.length === 1 || r.perConnection) return r.paths.map((path) => ({ ...fixed, path }))
+const builtOnce = (r: Kind) => r.paths.length === 1 || r.perConnection === true || r.dealt === true
+
+/** A kind that is neither built once: one entry whose counter, shared by every connection, picks the path. */
+function sharedCounterEntry(r: Kind): Request {
   let next = 0
-  const paths = r.paths
-  return [
-    {
-      ...fixed,
-      setupRequest: (request) => {
-        request.path = paths[next++ % paths.length]
-        return request
-      },
+  return {
+    method: r.method,
+    body: r.body,
+    headers: r.headers,
+    setupRequest: (request) => {
+      request.path = r.paths[next++ % r.paths.length]
+      return request
     },
-  ]
-})
+  }
+}
+const sharedEntries = new Map(
+  spec.requests.filter((r) => !builtOnce(r)).map((r) => [r, sharedCounterEntry(r)]),
+)
+
+/** Autocannon's entries for one kind; with `connection`, only that connection's share of dealt paths. */
+function entriesOf(r: Kind, connection?: number): Request[] {
+  const shared = sharedEntries.get(r)
+  if (shared) return [{ ...shared }]
+  const paths =
+    r.dealt && connection !== undefined
+      ? r.paths.filter((_, at) => at % spec.connections === connection)
+      : r.paths
+  return paths.map((path) => ({ method: r.method, body: r.body, headers: r.headers, path }))
+}
+
+const requests: Request[] = spec.requests.flatMap((r) => entriesOf(r))
+const dealt = spec.requests.some((r) => r.dealt)
+if (spec.requests.some((r) => r.dealt && r.paths.length < spec.connections))
+  throw new Error('dealt paths need at least as many paths as connections')
+let connectionsSetUp = 0
 
 const cpuAtStart = process.cpuUsage()
 const instance = autocannon(
@@ -38,6 +60,14 @@ const instance = autocannon(
     timeout: spec.timeoutS ?? 10,
     headers: spec.headers,
     requests,
+    ...(dealt
+      ? {
+          setupClient: (client: Client) => {
+            const connection = connectionsSetUp++ % spec.connections
+            client.setRequests(spec.requests.flatMap((r) => entriesOf(r, connection)))
+          },
+        }
+      : {}),
   },
   (err, result) => {
     if (err) {

@@ -18,8 +18,8 @@ export const CREATE_BODY = JSON.stringify({ model: 'Gemini-Omini', prompt: 'benc
 
 /**
  * Polls cycle through this many distinct tasks: the gateway shares one upstream call among concurrent
- * polls of one task, and with 50 connections walking 256 tasks in order no two polls of one task are
- * ever in flight together, so every poll is its own upstream call.
+ * polls of one task, and with the 256 tasks dealt out among 50 connections (5 or 6 each) no two polls
+ * of one task are ever in flight together, so every poll is its own upstream call.
  */
 export const TASK_POOL = 256
 
@@ -73,8 +73,8 @@ async function pollUntilCompleted(target: RunningTarget, ids: string[]) {
 
 const createPool = (target: RunningTarget) => inBatches(TASK_POOL, 16, () => create(target))
 
-const polls = (ids: string[], perConnection = false): LoadRequest[] => [
-  { method: 'GET', paths: ids.map(queryPath), perConnection },
+const polls = (ids: string[], mode: 'dealt' | 'perConnection'): LoadRequest[] => [
+  { method: 'GET', paths: ids.map(queryPath), [mode]: true },
 ]
 
 export const SCENARIOS: Scenario[] = [
@@ -86,7 +86,7 @@ export const SCENARIOS: Scenario[] = [
       const ids = await createPool(target)
       const first = await get(target, ids[0] as string)
       if (first.status === 'completed' || first.status === 'failed') throw new Error('forward: task is final')
-      return polls(ids)
+      return polls(ids, 'dealt')
     },
   },
   {
@@ -104,7 +104,7 @@ export const SCENARIOS: Scenario[] = [
         throw new Error(`completed: the gateway answered from ${again.source}, not its store`)
       }
       // Answers of a finished task are the same however many ask at once: no shared counter needed.
-      return polls(ids, true)
+      return polls(ids, 'perConnection')
     },
   },
   {
