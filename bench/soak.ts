@@ -83,11 +83,12 @@ async function main() {
   const gateway = await startGateway({ tenant, upstreamBaseUrl: sim.baseUrl, cpus: targetCpus })
   try {
     const scenario = (name: string) => SCENARIOS.find((s) => s.name === name) as (typeof SCENARIOS)[number]
-    const [live] = await scenario('forward').prepare(gateway, sim)
+    const [liveDealt] = await scenario('forward').prepare(gateway, sim)
     const [donePerConnection] = await scenario('completed').prepare(gateway, sim)
-    if (!live || !donePerConnection) throw new Error('soak: no tasks prepared')
-    // One entry in the mix, not one per task: a per-connection request list would make these polls
-    // 256 of every ~260 requests instead of 4 in 10.
+    if (!liveDealt || !donePerConnection) throw new Error('soak: no tasks prepared')
+    // One entry in the mix per kind, not one per task: a connection's own list of tasks would make
+    // these polls most of its requests instead of 4 in 10.
+    const live: LoadRequest = { ...liveDealt, dealt: false }
     const done: LoadRequest = { ...donePerConnection, perConnection: false }
     const create: LoadRequest = {
       method: 'POST',
