@@ -16,7 +16,7 @@ type Kind = LoadSpec['requests'][number]
 // A request autocannon can build once (no setupRequest) costs the load generator far less per send.
 const builtOnce = (r: Kind) => r.paths.length === 1 || r.perConnection === true || r.dealt === true
 
-/** A kind that is neither built once: one entry whose counter, shared by every connection, picks the path. */
+/** A kind not built once: one entry whose counter, shared by every connection, picks the path. */
 function sharedCounterEntry(r: Kind): Request {
   let next = 0
   return {

@@ -13,11 +13,12 @@ const expectsOnlyStrings = (schema: TSchema) =>
 
 /**
  * @fastify/type-provider-typebox's compiler, but stopping after MAX_ERRORS: bodies are checked as
- * sent (no coercion, no defaults, unknown fields refused), query strings and params are converted.
+ * sent (no coercion, no defaults, unknown fields refused), query strings and params are converted
+ * where their schema expects more than strings.
  */
 export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
   const check = TypeCompiler.Compile(schema)
-  // Converting costs a deep copy on every request: ~6 % of the CPU of a cached poll, whose task id needs none.
+  // Converting costs a deep copy on every request (~2.6 % of the CPU of a cached poll), and a task id needs none.
   const converts = httpPart !== 'body' && !expectsOnlyStrings(schema)
   return (value) => {
     const converted = converts ? Value.Convert(schema, value) : value
