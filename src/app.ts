@@ -68,7 +68,8 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
     genReqId: requestIdOf,
     childLoggerFactory: lazyRequestLogger,
     bodyLimit: config.bodyLimitBytes,
-    return503OnClosing: true,
+    // Fastify's own 503 while closing is not the contract's envelope and has no X-Request-Id.
+    return503OnClosing: false,
   })
   app.setValidatorCompiler(validatorCompiler)
   // Fastify parses text/plain by default; the contract answers 415 to anything but JSON.
@@ -80,9 +81,19 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
 
   // Callback hooks, not async ones: they run on every request, and a promise each is measurable.
   const setCorsHeaders = corsHeaders(deps.tenants)
+  let closing = false
+  app.addHook('preClose', (done) => {
+    closing = true
+    done()
+  })
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
     setCorsHeaders(request, reply)
+    // A request that still arrives on an open connection while the gateway stops: another replica can take it.
+    if (closing)
+      return done(
+        new GatewayError(503, '50304', 'the gateway is shutting down; retry', [], { 'retry-after': '1' }),
+      )
     done()
   })
   // The level is set once at start: decided here, a quiet gateway builds no log object per request.

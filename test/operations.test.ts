@@ -1,4 +1,7 @@
+import { once } from 'node:events'
+import { type AddressInfo, connect } from 'node:net'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { closeDeps } from '../src/deps.js'
 import {
   bearer,
   createTask,
@@ -7,6 +10,7 @@ import {
   type TestGateway,
   validCreate,
 } from './helpers/gateway.js'
+import { eventually } from './helpers/process.js'
 
 const team = makeTenant('team')
 
@@ -104,6 +108,49 @@ describe('operations routes', () => {
       expect((await separate.app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(404)
     } finally {
       await separate.close()
+    }
+  })
+})
+
+describe('a request that arrives on an open connection while the gateway shuts down', () => {
+  it('gets a 503 envelope with its request id, Retry-After and Connection: close', async () => {
+    const own = await startTestGateway({ tenants: [team] })
+    await own.app.listen({ port: 0, host: '127.0.0.1' })
+    const { port } = own.app.server.address() as AddressInfo
+    const socket = connect(port, '127.0.0.1')
+    let answer = ''
+    socket.setEncoding('utf8').on('data', (chunk: string) => {
+      answer += chunk
+    })
+    const socketClosed = once(socket, 'close')
+    try {
+      await once(socket, 'connect')
+      // Half a request: the connection is busy, so the shutdown waits for it instead of dropping it.
+      socket.write('GET /v1/videos HTTP/1.1\r\nHost: gateway\r\nX-Request-Id: late-caller-1\r\n')
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      const closed = own.app.close()
+      await eventually(() => !own.app.server.listening, 'the gateway to stop listening')
+      socket.write(`${Object.entries(bearer(team.key)).map(([name, value]) => `${name}: ${value}`)}\r\n\r\n`)
+      await socketClosed
+      await closed
+
+      const [head = '', body = ''] = answer.split('\r\n\r\n')
+      const [statusLine, ...headerLines] = head.split('\r\n')
+      const headers = Object.fromEntries(
+        headerLines.map((line) => [
+          line.slice(0, line.indexOf(':')).toLowerCase(),
+          line.slice(line.indexOf(':') + 1).trim(),
+        ]),
+      )
+      expect(statusLine).toBe('HTTP/1.1 503 Service Unavailable')
+      expect(headers['x-request-id']).toBe('late-caller-1')
+      expect(headers['retry-after']).toBe('1')
+      expect(headers.connection).toBe('close')
+      expect(JSON.parse(body)).toMatchObject({ code: '50304', data: null, request_id: 'late-caller-1' })
+    } finally {
+      socket.destroy()
+      await closeDeps(own.deps)
+      await own.upstream.close()
     }
   })
 })
