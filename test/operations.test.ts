@@ -130,7 +130,7 @@ describe('a request that arrives on an open connection while the gateway shuts d
       await new Promise((resolve) => setTimeout(resolve, 50))
       const closed = own.app.close()
       await eventually(() => !own.app.server.listening, 'the gateway to stop listening')
-      socket.write(`${Object.entries(bearer(team.key)).map(([name, value]) => `${name}: ${value}`)}\r\n\r\n`)
+      socket.write(`Authorization: Bearer ${team.key}\r\n\r\n`)
       await socketClosed
       await closed
 
